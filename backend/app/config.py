@@ -1,0 +1,73 @@
+"""Settings from environment variables (SPEC §7)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = BACKEND_DIR.parent
+DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    tstv_env: Literal["development", "production"] = "development"
+    database_url: str = f"sqlite+aiosqlite:///{REPO_DIR / 'var' / 'tstv.db'}"
+    jwt_secret: str = ""
+    jwt_expiry_minutes: int = Field(default=12 * 60, ge=1)
+    tstv_demo_password: str = "tstv-demo"
+
+    hls_segment_dir: Path = REPO_DIR / "var" / "hls"
+    hls_sources_dir: Path = REPO_DIR / "var" / "sources"
+    hls_segment_duration: int = Field(default=6, ge=1, le=30)
+    cdn_base_url: str = "http://localhost:8081/hls"
+    api_base_url: str = "http://localhost:8000"
+    drm_enabled: bool = True
+    ffmpeg_binary: str = ""
+    live_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    cors_origins: str = "http://localhost:5173,http://localhost:8000"
+
+    # Start-up behaviour (the run command wants all on; tests switch pieces off).
+    seed_on_startup: bool = True
+    background_jobs: bool = True
+    simlive_autostart: bool = True
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> Settings:
+        if self.tstv_env != "development" and len(self.jwt_secret) < 32:
+            raise ValueError("JWT_SECRET must be set to at least 32 characters outside development")
+        if not self.jwt_secret:
+            self.jwt_secret = DEV_JWT_SECRET
+        self.database_url = normalise_database_url(self.database_url)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain driver names operators type and pick the async drivers."""
+    for plain, async_ in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return async_ + url[len(plain) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,59 @@
+"""FastAPI dependencies: settings, database session, and the viewer/admin guards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import Database
+from app.services.auth_service import InvalidToken, TokenClaims, decode_token
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
+    async with db.sessionmaker() as session:
+        yield session
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_claims(
+    settings: Annotated[Settings, Depends(get_settings_dep)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TokenClaims:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("not_authenticated")
+    try:
+        return decode_token(settings, credentials.credentials)
+    except InvalidToken:
+        raise _unauthorized("invalid_token") from None
+
+
+def require_admin(claims: Annotated[TokenClaims, Depends(current_claims)]) -> TokenClaims:
+    if not claims.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="admin_required")
+    return claims
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ViewerDep = Annotated[TokenClaims, Depends(current_claims)]
+AdminDep = Annotated[TokenClaims, Depends(require_admin)]

@@ -1,0 +1,20 @@
+"""SQLAlchemy models: platform tables and the TSTV additions (SPEC §3)."""
+
+from app.db import Base
+from app.models.channel import Channel, ScheduleEntry
+from app.models.drm import DrmKey
+from app.models.user import Profile, User
+from app.models.viewing import Bookmark, Notification, Recording, TstvSession
+
+__all__ = [
+    "Base",
+    "Bookmark",
+    "Channel",
+    "DrmKey",
+    "Notification",
+    "Profile",
+    "Recording",
+    "ScheduleEntry",
+    "TstvSession",
+    "User",
+]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date as date_type
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import select
+
+from app import clock
+from app.deps import SessionDep, ViewerDep
+from app.models import Channel
+from app.schemas.epg import (
+    CatchupStateOut,
+    ChannelOut,
+    EpgChannelOut,
+    EpgChannelsOut,
+    EpgScheduleEntryOut,
+    EpgScheduleOut,
+    ScheduleEntryOut,
+)
+from app.services import rights
+from app.services.schedule_service import entries_between, on_air
+from app.timezones import TzQuery
+
+router = APIRouter(prefix="/epg", tags=["epg"])
+
+
+@router.get("/channels", response_model=EpgChannelsOut)
+async def epg_channels(session: SessionDep, _claims: ViewerDep) -> EpgChannelsOut:
+    channels = (await session.scalars(select(Channel).order_by(Channel.number))).all()
+    now_playing = await on_air(session, [c.id for c in channels], clock.now())
+    out = []
+    for ch in channels:
+        entry = now_playing.get(ch.id)
+        now_entry = ScheduleEntryOut.model_validate(entry) if entry else None
+        out.append(EpgChannelOut(**ChannelOut.model_validate(ch).model_dump(), now=now_entry))
+    return EpgChannelsOut(channels=out)
+
+
+@router.get("/schedule", response_model=EpgScheduleOut)
+async def epg_schedule(
+    request: Request,
+    session: SessionDep,
+    _claims: ViewerDep,
+    channel_id: uuid.UUID,
+    tz: TzQuery = "UTC",
+    date: date_type | None = Query(default=None, description="Local day (YYYY-MM-DD); default today"),
+) -> EpgScheduleOut:
+    channel = await session.get(Channel, channel_id)
+    if channel is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="channel_not_found")
+    zone = ZoneInfo(tz)
+    now = clock.now()
+    day = date or now.astimezone(zone).date()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    archive: rights.ArchiveView = request.app.state.archive
+    entries = []
+    for e in await entries_between(session, channel.id, start, end):
+        if e.start_time < start:
+            continue  # belongs to the day before
+        state = None
+        if e.end_time <= now:
+            d = rights.catchup_decision(channel, e, now, archive)
+            assert d.expires_at is not None
+            state = CatchupStateOut(available=d.allowed, reason=d.reason, expires_at=d.expires_at)
+        entries.append(
+            EpgScheduleEntryOut.model_validate(
+                {
+                    **ScheduleEntryOut.model_validate(e).model_dump(),
+                    "on_air": e.start_time <= now < e.end_time,
+                    "catchup": state,
+                }
+            )
+        )
+    return EpgScheduleOut(channel_id=channel.id, date=day.isoformat(), tz=tz, entries=entries)

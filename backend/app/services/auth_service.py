@@ -1,0 +1,127 @@
+"""Passwords, tokens and the login throttle."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app import clock
+from app.config import Settings
+from app.models import Profile, User
+
+JWT_ALGORITHM = "HS256"
+_hasher = PasswordHash.recommended()
+# Verified against when the e-mail is unknown, so both failures cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return _hasher.verify(password, password_hash)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    role: str
+    profile_id: uuid.UUID | None
+    subscription_active: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def issue_token(settings: Settings, user: User, profile_id: uuid.UUID | None) -> str:
+    now = clock.now()
+    payload = {
+        "sub": str(user.id),
+        "role": user.role,
+        "profile_id": str(profile_id) if profile_id else None,
+        "sub_active": user.subscription_active,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.jwt_expiry_minutes)).timestamp()),
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm=JWT_ALGORITHM)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def decode_token(settings: Settings, token: str) -> TokenClaims:
+    try:
+        data = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "sub", "role"]},
+        )
+        profile = data.get("profile_id")
+        return TokenClaims(
+            user_id=uuid.UUID(str(data["sub"])),
+            role=str(data["role"]),
+            profile_id=uuid.UUID(str(profile)) if profile else None,
+            subscription_active=bool(data.get("sub_active", False)),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+class LoginThrottle:
+    """Counts failed logins per e-mail over a sliding minute (per process)."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        q = self._failures[key]
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def blocked(self, email: str) -> bool:
+        with self._lock:
+            return len(self._prune(email.lower(), time.monotonic())) >= self.limit
+
+    def record_failure(self, email: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._prune(email.lower(), now).append(now)
+
+    def reset(self, email: str) -> None:
+        with self._lock:
+            self._failures.pop(email.lower(), None)
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
+    user = await session.scalar(
+        select(User).options(selectinload(User.profiles)).where(User.email == email.lower())
+    )
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        return None
+    return user if verify_password(password, user.password_hash) else None
+
+
+def default_profile(user: User) -> Profile | None:
+    for p in user.profiles:
+        if p.is_default:
+            return p
+    return user.profiles[0] if user.profiles else None

@@ -16,9 +16,10 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_error_handlers
 from app.logging_setup import configure_logging
-from app.routers import auth, epg, health
+from app.routers import auth, epg, health, tstv_playback
+from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
-from app.services.rights import EmptyArchive
+from app.services.playback_service import PlaybackService
 from app.services.schedule_service import fill_schedule
 from app.services.seed import DEMO_ACCOUNTS, seed_all
 
@@ -44,6 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings)
         app.state.db = db
         tasks: list[asyncio.Task[None]] = []
+        # The archive index: one full scan now, then a cheap poll of the growing runs.
+        archive: ArchiveIndex = app.state.archive
+        await asyncio.to_thread(archive.rescan)
+        tasks.append(asyncio.create_task(_every(1.0, lambda: asyncio.to_thread(archive.poll), "archive_poll")))
         if settings.seed_on_startup:
             async with db.sessionmaker() as session:
                 await seed_all(session, settings)
@@ -78,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
-    app.state.archive = EmptyArchive()
+    app.state.archive = ArchiveIndex(settings.hls_segment_dir)
+    app.state.playback = PlaybackService(settings, app.state.archive)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -90,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(epg.router)
+    api.include_router(tstv_playback.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -1,0 +1,158 @@
+"""Start-over, catch-up and live playlists (SPEC §4). Rights and building live in services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from app import clock
+from app.deps import SessionDep, ViewerDep
+from app.errors import ApiError
+from app.models import Channel
+from app.schemas.epg import ScheduleEntryOut
+from app.schemas.playback import StartoverInfoOut
+from app.services import rights
+from app.services.playback_service import Mode, PlaybackService
+from app.services.schedule_service import on_air
+
+router = APIRouter(prefix="/tstv", tags=["playback"])
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+Rendition = Literal["video", "audio"]
+EntryQuery = Annotated[uuid.UUID, Query(description="The programme (schedule entry) to play")]
+PlaybackTokenQuery = Annotated[
+    str | None, Query(max_length=2048, description="Issued by the master playlist")
+]
+
+
+def get_playback(request: Request) -> PlaybackService:
+    service: PlaybackService = request.app.state.playback
+    return service
+
+
+PlaybackDep = Annotated[PlaybackService, Depends(get_playback)]
+
+
+def _playlist(text: str, cacheable: bool) -> Response:
+    cache = "private, max-age=30" if cacheable else "no-cache"
+    return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": cache})
+
+
+@router.get("/startover/{channel_id}", response_model=StartoverInfoOut)
+async def startover_info(channel_id: uuid.UUID, session: SessionDep, _claims: ViewerDep) -> StartoverInfoOut:
+    channel = await session.get(Channel, channel_id)
+    if channel is None:
+        raise ApiError(404, "channel_not_found")
+    now = clock.now()
+    entry = (await on_air(session, [channel.id], now)).get(channel.id)
+    if entry is None:
+        raise ApiError(404, "nothing_on_air")
+    return StartoverInfoOut(
+        channel_id=channel.id,
+        schedule_entry=ScheduleEntryOut.model_validate(entry),
+        startover_available=rights.startover_decision(channel, entry, now).allowed,
+        elapsed_seconds=int((now - entry.start_time).total_seconds()),
+    )
+
+
+async def _master(
+    mode: str,
+    channel_id: uuid.UUID,
+    entry_id: uuid.UUID | None,
+    session: SessionDep,
+    claims: ViewerDep,
+    playback: PlaybackService,
+) -> Response:
+    target = await playback.resolve(session, mode, channel_id, entry_id)
+    now = clock.now()
+    playback.authorise_new_playback(claims, target, now)
+    token = playback.issue_playback_token(claims, target, now)
+    return _playlist(playback.master_playlist(target, token, now), cacheable=False)
+
+
+async def _media(
+    mode: str,
+    channel_id: uuid.UUID,
+    entry_id: uuid.UUID | None,
+    rendition: str,
+    pb: str | None,
+    session: SessionDep,
+    claims: ViewerDep,
+    playback: PlaybackService,
+) -> Response:
+    target = await playback.resolve(session, mode, channel_id, entry_id)
+    now = clock.now()
+    # A playback already started (valid token) may finish; anything else is new playback.
+    if not playback.playback_token_valid(pb, claims, target):
+        playback.authorise_new_playback(claims, target, now)
+    return _playlist(playback.media_playlist(target, rendition, now), cacheable=mode == Mode.CATCHUP)
+
+
+@router.get("/startover/{channel_id}/manifest")
+async def startover_manifest(
+    channel_id: uuid.UUID,
+    schedule_entry_id: EntryQuery,
+    session: SessionDep,
+    claims: ViewerDep,
+    pbs: PlaybackDep,
+) -> Response:
+    return await _master(Mode.STARTOVER, channel_id, schedule_entry_id, session, claims, pbs)
+
+
+@router.get("/startover/{channel_id}/manifest/{rendition}.m3u8")
+async def startover_media(
+    channel_id: uuid.UUID,
+    rendition: Rendition,
+    schedule_entry_id: EntryQuery,
+    session: SessionDep,
+    claims: ViewerDep,
+    pbs: PlaybackDep,
+    pb: PlaybackTokenQuery = None,
+) -> Response:
+    return await _media(Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, session, claims, pbs)
+
+
+@router.get("/catchup/{channel_id}/manifest")
+async def catchup_manifest(
+    channel_id: uuid.UUID,
+    schedule_entry_id: EntryQuery,
+    session: SessionDep,
+    claims: ViewerDep,
+    pbs: PlaybackDep,
+) -> Response:
+    return await _master(Mode.CATCHUP, channel_id, schedule_entry_id, session, claims, pbs)
+
+
+@router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8")
+async def catchup_media(
+    channel_id: uuid.UUID,
+    rendition: Rendition,
+    schedule_entry_id: EntryQuery,
+    session: SessionDep,
+    claims: ViewerDep,
+    pbs: PlaybackDep,
+    pb: PlaybackTokenQuery = None,
+) -> Response:
+    return await _media(Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, session, claims, pbs)
+
+
+@router.get("/live/{channel_id}/manifest")
+async def live_manifest(
+    channel_id: uuid.UUID, session: SessionDep, claims: ViewerDep, pbs: PlaybackDep
+) -> Response:
+    return await _master(Mode.LIVE, channel_id, None, session, claims, pbs)
+
+
+@router.get("/live/{channel_id}/manifest/{rendition}.m3u8")
+async def live_media(
+    channel_id: uuid.UUID,
+    rendition: Rendition,
+    session: SessionDep,
+    claims: ViewerDep,
+    pbs: PlaybackDep,
+    pb: PlaybackTokenQuery = None,
+) -> Response:
+    return await _media(Mode.LIVE, channel_id, None, rendition, pb, session, claims, pbs)

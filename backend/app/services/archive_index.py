@@ -1,0 +1,311 @@
+"""In-process index of the encrypted archive: which segments exist, on which timeline, per
+channel and rendition. Built once from disk at start-up, then kept current by a cheap poll of the
+live runs (FFmpeg's own short playlists) and by retention telling it what it deleted.
+
+Lookups by time are a bisect plus a walk over the k segments returned: O(log n + k). The storage is
+column arrays (about 30 bytes a segment) so a 7-day archive of five channels stays small.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.services.archive_layout import (
+    INIT_NAMES,
+    PLAYLIST_NAME,
+    RENDITIONS,
+    RUN_ID_RE,
+    RunInfo,
+    is_channel_key,
+    read_run_info,
+)
+
+log = logging.getLogger("tstv.archive_index")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One archived segment as the playlists need it."""
+
+    start: float  # epoch seconds on the programme timeline
+    duration: float
+    run: RunInfo
+    rendition: str
+    seq: int
+    wall: int  # YYYYmmddHHMMSS as an int, from the file name
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    @property
+    def name(self) -> str:
+        day, clock = divmod(self.wall, 1_000_000)
+        return f"{day:08d}T{clock:06d}_{self.seq:06d}_{round(self.duration * 1e6)}.m4s"
+
+    @property
+    def media_number(self) -> int:
+        """Stable media sequence number: the segment's slot on the channel timeline."""
+        return round(self.start / self.run.segment_duration)
+
+    @property
+    def path(self) -> str:
+        return f"{self.run.channel_key}/{self.run.run_id}/{self.rendition}/{self.name}"
+
+    @property
+    def init_path(self) -> str:
+        return f"{self.run.channel_key}/{self.run.run_id}/{self.rendition}/{INIT_NAMES[self.rendition]}"
+
+
+@dataclass
+class _Track:
+    """Segments of one channel and rendition, sorted by start time, as parallel arrays."""
+
+    starts: array[float] = field(default_factory=lambda: array("d"))
+    durs_us: array[int] = field(default_factory=lambda: array("l"))
+    runs: array[int] = field(default_factory=lambda: array("l"))
+    seqs: array[int] = field(default_factory=lambda: array("l"))
+    walls: array[int] = field(default_factory=lambda: array("q"))
+    history: int = 0  # bumped when already-indexed time changes (retention, late inserts)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def add(self, start: float, dur_us: int, run: int, seq: int, wall: int) -> None:
+        if not self.starts or start >= self.starts[-1]:
+            i = len(self.starts)
+        else:  # a run that overlaps the previous one's tail, or a late rescan: rare, keep order
+            i = bisect_right(self.starts, start)
+            self.history += 1
+        self.starts.insert(i, start)
+        self.durs_us.insert(i, dur_us)
+        self.runs.insert(i, run)
+        self.seqs.insert(i, seq)
+        self.walls.insert(i, wall)
+
+    def drop_first(self, n: int) -> None:
+        self.history += 1
+        for arr in (self.starts, self.durs_us, self.runs, self.seqs, self.walls):
+            del arr[:n]
+
+
+@dataclass
+class _RunState:
+    info: RunInfo
+    # Runs of the channel that hold segments, counted in order: the discontinuity sequence.
+    ordinal: int | None = None
+    last_seq: dict[str, int] = field(default_factory=dict)
+    playlist_mtime: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Channel:
+    runs: list[_RunState] = field(default_factory=list)
+    run_by_id: dict[str, int] = field(default_factory=dict)
+    tracks: dict[str, _Track] = field(default_factory=lambda: {r: _Track() for r in RENDITIONS})
+    version: int = 0  # bumped on every change, so playlist caches know when to rebuild
+    next_ordinal: int = 0
+
+
+def _parse_name(name: str) -> tuple[int, int, int] | None:
+    """(seq, duration_us, wall) from `YYYYmmddTHHMMSS_seq_dur.m4s`; None for anything else."""
+    if not name.endswith(".m4s") or len(name) < 28 or name[8] != "T":
+        return None
+    parts = name[:-4].split("_")
+    if len(parts) != 3:
+        return None
+    try:
+        return int(parts[1]), int(parts[2]), int(parts[0][:8] + parts[0][9:])
+    except ValueError:
+        return None
+
+
+class ArchiveIndex:
+    """The index of `root` (HLS_SEGMENT_DIR). Thread-safe: the poller and retention may run in threads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._channels: dict[str, _Channel] = {}
+        self._lock = threading.RLock()
+
+    # ---- building and refreshing -------------------------------------------------------------
+
+    def rescan(self) -> None:
+        """Full scan of every channel directory (start-up, tests, synthetic archives)."""
+        if not self.root.is_dir():
+            return
+        for entry in sorted(os.listdir(self.root)):
+            if is_channel_key(entry) and (self.root / entry).is_dir():
+                self.rescan_channel(entry)
+
+    def rescan_channel(self, channel_key: str) -> None:
+        """Pick up every run and segment of one channel that the index does not hold yet."""
+        cdir = self.root / channel_key
+        try:
+            run_ids = sorted(n for n in os.listdir(cdir) if RUN_ID_RE.match(n))
+        except FileNotFoundError:
+            return
+        with self._lock:
+            ch = self._channels.setdefault(channel_key, _Channel())
+            for run_id in run_ids:
+                idx = self._run_index(ch, channel_key, run_id)
+                if idx is None:
+                    continue
+                for rendition in RENDITIONS:
+                    try:
+                        names = os.listdir(cdir / run_id / rendition)
+                    except FileNotFoundError:
+                        continue
+                    self._add_names(ch, idx, rendition, names)
+
+    def poll(self) -> None:
+        """Cheap refresh: new runs, and new segments of runs whose FFmpeg playlist changed."""
+        if not self.root.is_dir():
+            return
+        for channel_key in os.listdir(self.root):
+            if not is_channel_key(channel_key):
+                continue
+            cdir = self.root / channel_key
+            try:
+                run_ids = sorted(n for n in os.listdir(cdir) if RUN_ID_RE.match(n))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with self._lock:
+                ch = self._channels.setdefault(channel_key, _Channel())
+                new_runs = [r for r in run_ids if r not in ch.run_by_id]
+            for run_id in new_runs:
+                with self._lock:
+                    self._run_index(ch, channel_key, run_id)
+            # Only the newest runs can still be growing.
+            for run_id in run_ids[-2:]:
+                self._poll_run(ch, cdir, run_id)
+
+    def _poll_run(self, ch: _Channel, cdir: Path, run_id: str) -> None:
+        with self._lock:
+            idx = ch.run_by_id.get(run_id)
+        if idx is None:
+            return
+        state = ch.runs[idx]
+        for rendition in RENDITIONS:
+            playlist = cdir / run_id / rendition / PLAYLIST_NAME
+            try:
+                mtime = playlist.stat().st_mtime_ns
+                if state.playlist_mtime.get(rendition) == mtime:
+                    continue
+                text = playlist.read_text()
+            except FileNotFoundError:
+                continue
+            names = [ln for ln in text.splitlines() if ln.endswith(".m4s")]
+            with self._lock:
+                parsed = [p for n in names if (p := _parse_name(n))]
+                known = state.last_seq.get(rendition, -1)
+                if parsed and parsed[0][0] > known + 1:
+                    # We fell behind FFmpeg's short list: list the directory once to catch up.
+                    try:
+                        names = os.listdir(cdir / run_id / rendition)
+                    except FileNotFoundError:
+                        continue
+                self._add_names(ch, idx, rendition, names)
+                state.playlist_mtime[rendition] = mtime
+
+    def _run_index(self, ch: _Channel, channel_key: str, run_id: str) -> int | None:
+        if run_id in ch.run_by_id:
+            return ch.run_by_id[run_id]
+        info = read_run_info(self.root / channel_key / run_id)
+        if info is None or info.channel_key != channel_key or info.run_id != run_id:
+            return None
+        ch.runs.append(_RunState(info))
+        ch.run_by_id[run_id] = len(ch.runs) - 1
+        return len(ch.runs) - 1
+
+    def _add_names(self, ch: _Channel, run_idx: int, rendition: str, names: list[str]) -> None:
+        state = ch.runs[run_idx]
+        info = state.info
+        known = state.last_seq.get(rendition, -1)
+        parsed = sorted(p for n in names if (p := _parse_name(n)) and p[0] > known)
+        if not parsed:
+            return
+        if state.ordinal is None:
+            state.ordinal = ch.next_ordinal
+            ch.next_ordinal += 1
+        track = ch.tracks[rendition]
+        d = info.segment_duration
+        for seq, dur_us, wall in parsed:
+            track.add(info.anchor + seq * d, dur_us, run_idx, seq, wall)
+        state.last_seq[rendition] = parsed[-1][0]
+        ch.version += 1
+
+    def forget_before(self, channel_key: str, cutoff: datetime) -> None:
+        """Retention deleted every segment that ended before `cutoff`: drop them here too."""
+        ts = cutoff.timestamp()
+        with self._lock:
+            ch = self._channels.get(channel_key)
+            if ch is None:
+                return
+            for track in ch.tracks.values():
+                n = 0
+                while n < len(track) and track.starts[n] + track.durs_us[n] / 1e6 <= ts:
+                    n += 1
+                if n:
+                    track.drop_first(n)
+                    ch.version += 1
+
+    # ---- queries -----------------------------------------------------------------------------
+
+    def version(self, channel_key: str) -> int:
+        ch = self._channels.get(channel_key)
+        return ch.version if ch else 0
+
+    def history_version(self, channel_key: str) -> int:
+        """Changes only when time already indexed changes: closed playlists of the past stay valid."""
+        ch = self._channels.get(channel_key)
+        return sum(t.history for t in ch.tracks.values()) if ch else 0
+
+    def segment_count(self, channel_key: str, rendition: str = "video") -> int:
+        ch = self._channels.get(channel_key)
+        return len(ch.tracks[rendition]) if ch else 0
+
+    def holds(self, channel_key: str, start: datetime, end: datetime) -> bool:
+        """Does the archive hold any video of [start, end)?"""
+        return (
+            next(self.iter_range(channel_key, "video", start.timestamp(), end.timestamp()), None) is not None
+        )
+
+    def iter_range(self, channel_key: str, rendition: str, start: float, end: float) -> Iterator[Segment]:
+        """Segments overlapping [start, end) in timeline order."""
+        ch = self._channels.get(channel_key)
+        if ch is None:
+            return
+        with self._lock:
+            t = ch.tracks[rendition]
+            # A segment is at most a few durations long: start the walk a little before `start`.
+            lo = bisect_left(t.starts, start - 120.0)
+            hi = bisect_left(t.starts, end)
+            rows = [(t.starts[i], t.durs_us[i], t.runs[i], t.seqs[i], t.walls[i]) for i in range(lo, hi)]
+            runs = ch.runs
+        for s, dur_us, run_idx, seq, wall in rows:
+            if s + dur_us / 1e6 > start:
+                yield Segment(s, dur_us / 1e6, runs[run_idx].info, rendition, seq, wall)
+
+    def run_ordinal(self, channel_key: str, run_id: str) -> int:
+        ch = self._channels[channel_key]
+        return ch.runs[ch.run_by_id[run_id]].ordinal or 0
+
+    def latest_end(self, channel_key: str, rendition: str = "video") -> float | None:
+        ch = self._channels.get(channel_key)
+        if ch is None or not len(ch.tracks[rendition]):
+            return None
+        t = ch.tracks[rendition]
+        return t.starts[-1] + t.durs_us[-1] / 1e6
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

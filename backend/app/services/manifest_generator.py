@@ -1,0 +1,133 @@
+"""HLS playlists built on demand from the archive index (SPEC §5, MEDIA-NOTES 4, 6, 7).
+
+Three forms over the same segments: live (sliding window), start-over (EVENT, growing until the
+programme ends) and catch-up (VOD). Each run of the encoder has its own init segment and key, so a
+change of run is an EXT-X-DISCONTINUITY with a fresh EXT-X-MAP, EXT-X-KEY and PROGRAM-DATE-TIME.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from app.services.archive_index import ArchiveIndex, Segment
+from app.services.media_info import MediaInfo
+
+# Overlap tolerated between runs before a segment counts as covering already-covered time.
+_OVERLAP_TOLERANCE_S = 0.25
+AUDIO_GROUP = "aud"
+
+
+class PlaylistKind(StrEnum):
+    LIVE = "live"
+    EVENT = "event"
+    VOD = "vod"
+
+
+@dataclass(frozen=True)
+class MediaPlaylistSpec:
+    channel_key: str
+    rendition: str
+    start: float  # epoch seconds: first instant wanted
+    end: float  # epoch seconds: end of the range (exclusive)
+    kind: PlaylistKind
+    closed: bool  # append EXT-X-ENDLIST
+    start_at: float | None = None  # where playback should begin (EXT-X-START), epoch seconds
+
+
+def select_segments(
+    index: ArchiveIndex, channel_key: str, rendition: str, start: float, end: float
+) -> list[Segment]:
+    """Segments covering [start, end) in order, skipping any that re-cover time an earlier run covered."""
+    out: list[Segment] = []
+    covered_until = -math.inf
+    for seg in index.iter_range(channel_key, rendition, start, end):
+        if seg.start < covered_until - _OVERLAP_TOLERANCE_S:
+            continue
+        out.append(seg)
+        covered_until = seg.end
+    return out
+
+
+def _pdt(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def render_media_playlist(
+    spec: MediaPlaylistSpec,
+    segments: list[Segment],
+    *,
+    cdn_base: str,
+    key_uri: Callable[[str], str] | None,
+    discontinuity_sequence: Callable[[Segment], int],
+) -> str:
+    """One rendition's media playlist. `key_uri(kid_hex)` gives the key URL (None: no encryption)."""
+    target = max((math.ceil(s.duration - 0.5) for s in segments), default=6)
+    target = max(target, segments[0].run.segment_duration if segments else 6)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{target}",
+        f"#EXT-X-MEDIA-SEQUENCE:{segments[0].media_number if segments else 0}",
+        f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuity_sequence(segments[0]) if segments else 0}",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    if spec.kind is PlaylistKind.EVENT:
+        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
+    elif spec.kind is PlaylistKind.VOD:
+        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    if spec.start_at is not None and segments:
+        offset = max(0.0, spec.start_at - segments[0].start)
+        lines.append(f"#EXT-X-START:TIME-OFFSET={offset:.3f},PRECISE=YES")
+    base = cdn_base.rstrip("/")
+    previous: Segment | None = None
+    for seg in segments:
+        if previous is None or seg.run.run_id != previous.run.run_id:
+            if previous is not None:
+                lines.append("#EXT-X-DISCONTINUITY")
+            if key_uri is not None and seg.run.kid:
+                lines.append(
+                    f'#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,KEYFORMAT="identity",URI="{key_uri(seg.run.kid)}"'
+                )
+            lines.append(f'#EXT-X-MAP:URI="{base}/{seg.init_path}"')
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
+        elif abs(seg.start - previous.end) > _OVERLAP_TOLERANCE_S:
+            # A gap inside a run (a file lost): re-anchor the clock rather than drift.
+            lines.append("#EXT-X-DISCONTINUITY")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
+        lines.append(f"#EXTINF:{seg.duration:.6f},")
+        lines.append(f"{base}/{seg.path}")
+        previous = seg
+    if spec.closed:
+        lines.append("#EXT-X-ENDLIST")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def render_master_playlist(info: MediaInfo, video_uri: str, audio_uri: str) -> str:
+    """Multivariant playlist: one video variant with its audio group (MEDIA-NOTES 6)."""
+    return "\n".join(
+        [
+            "#EXTM3U",
+            "#EXT-X-VERSION:7",
+            "#EXT-X-INDEPENDENT-SEGMENTS",
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Main",LANGUAGE="en",'
+            f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="{audio_uri}"',
+            f'#EXT-X-STREAM-INF:BANDWIDTH={info.bandwidth},CODECS="{info.video_codec},{info.audio_codec}",'
+            f'RESOLUTION={info.width}x{info.height},AUDIO="{AUDIO_GROUP}"',
+            video_uri,
+            "",
+        ]
+    )
+
+
+def sample_durations(segments: Iterable[Segment], n: int = 3) -> tuple[tuple[str, float], ...]:
+    out = []
+    for seg in segments:
+        out.append((seg.name, seg.duration))
+        if len(out) >= n:
+            break
+    return tuple(out)

@@ -1,0 +1,206 @@
+"""Playback: which playlist a viewer may have right now, built from the archive index.
+
+The master request is where rights are decided (via `rights`). It hands out a short-lived playback
+token inside the media playlist URLs, so a playback already started keeps refreshing even if the
+rights are revoked meanwhile (J5), while any new playback is refused at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.errors import ApiError
+from app.models import Channel, ScheduleEntry
+from app.services import rights
+from app.services.archive_index import ArchiveIndex
+from app.services.archive_layout import RENDITIONS
+from app.services.auth_service import JWT_ALGORITHM, TokenClaims
+from app.services.manifest_generator import (
+    MediaPlaylistSpec,
+    PlaylistKind,
+    render_master_playlist,
+    render_media_playlist,
+    sample_durations,
+    select_segments,
+)
+from app.services.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
+
+KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
+CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
+_CACHE_SIZE = 1024
+
+
+class Mode:
+    LIVE = "live"
+    STARTOVER = "startover"
+    CATCHUP = "catchup"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a playlist covers: resolved once per request from the database."""
+
+    mode: str
+    channel: Channel
+    entry: ScheduleEntry | None
+
+
+class PlaybackService:
+    def __init__(self, settings: Settings, index: ArchiveIndex) -> None:
+        self.settings = settings
+        self.index = index
+        self._cache: OrderedDict[tuple[object, ...], str] = OrderedDict()
+
+    # ---- resolving and authorising -------------------------------------------------------------
+
+    async def resolve(
+        self, session: AsyncSession, mode: str, channel_id: uuid.UUID, entry_id: uuid.UUID | None
+    ) -> Target:
+        channel = await session.get(Channel, channel_id)
+        if channel is None or not channel.cdn_channel_key:
+            raise ApiError(404, "channel_not_found")
+        entry = None
+        if mode != Mode.LIVE:
+            if entry_id is None:
+                raise ApiError(422, "schedule_entry_id_required")
+            entry = await session.get(ScheduleEntry, entry_id)
+            if entry is None or entry.channel_id != channel.id:
+                raise ApiError(404, "schedule_entry_not_found")
+        return Target(mode, channel, entry)
+
+    def authorise_new_playback(self, claims: TokenClaims, target: Target, now: datetime) -> None:
+        """Rights for starting playback (the master playlist). Raises ApiError when refused."""
+        if not claims.subscription_active:
+            raise ApiError(403, "subscription_required")
+        key = target.channel.cdn_channel_key or ""
+        entry = target.entry
+        if target.mode == Mode.STARTOVER:
+            assert entry is not None
+            d = rights.startover_decision(target.channel, entry, now)
+            if not d.allowed:
+                raise ApiError(403, d.reason or rights.STARTOVER_NOT_ALLOWED)
+            if not self.index.holds(key, entry.start_time, now):
+                raise ApiError(404, rights.NOT_RECORDED)
+        elif target.mode == Mode.CATCHUP:
+            assert entry is not None
+            d = rights.catchup_decision(target.channel, entry, now, self.index)
+            if not d.allowed:
+                status = 404 if d.reason == rights.NOT_RECORDED else 403
+                extra = {"expires_at": d.expires_at.isoformat()} if d.expires_at else {}
+                raise ApiError(status, d.reason or rights.PROGRAM_NOT_ELIGIBLE, **extra)
+        elif self.index.latest_end(key) is None:
+            raise ApiError(404, rights.NOT_RECORDED)
+
+    def issue_playback_token(self, claims: TokenClaims, target: Target, now: datetime) -> str:
+        entry = target.entry
+        if entry is None:
+            exp = now + timedelta(hours=12)
+        elif target.mode == Mode.STARTOVER:
+            exp = entry.end_time + timedelta(minutes=5)
+        else:
+            exp = now + (entry.end_time - entry.start_time) + CATCHUP_PLAYBACK_GRACE
+        payload = {
+            "typ": "playback",
+            "sub": str(claims.user_id),
+            "mode": target.mode,
+            "ch": str(target.channel.id),
+            "e": str(entry.id) if entry else None,
+            "exp": int(exp.timestamp()),
+        }
+        return jwt.encode(payload, self.settings.jwt_secret, algorithm=JWT_ALGORITHM)
+
+    def playback_token_valid(self, token: str | None, claims: TokenClaims, target: Target) -> bool:
+        if not token:
+            return False
+        try:
+            data = jwt.decode(token, self.settings.jwt_secret, algorithms=[JWT_ALGORITHM])
+        except jwt.PyJWTError:
+            return False
+        entry = str(target.entry.id) if target.entry else None
+        return (
+            data.get("typ") == "playback"
+            and data.get("sub") == str(claims.user_id)
+            and data.get("mode") == target.mode
+            and data.get("ch") == str(target.channel.id)
+            and data.get("e") == entry
+        )
+
+    # ---- playlists -----------------------------------------------------------------------------
+
+    def _spec(self, target: Target, rendition: str, now: datetime) -> MediaPlaylistSpec:
+        key = target.channel.cdn_channel_key or ""
+        entry = target.entry
+        if target.mode == Mode.LIVE or entry is None:
+            window = self.settings.live_window_minutes * 60
+            t = now.timestamp()
+            return MediaPlaylistSpec(key, rendition, t - window, t, PlaylistKind.LIVE, closed=False)
+        start, end = entry.start_time.timestamp(), entry.end_time.timestamp()
+        if target.mode == Mode.STARTOVER:
+            ended = now >= entry.end_time
+            stop = end if ended else now.timestamp()
+            return MediaPlaylistSpec(
+                key, rendition, start, stop, PlaylistKind.EVENT, closed=ended, start_at=start
+            )
+        return MediaPlaylistSpec(key, rendition, start, end, PlaylistKind.VOD, closed=True, start_at=start)
+
+    def media_playlist(self, target: Target, rendition: str, now: datetime) -> str:
+        spec = self._spec(target, rendition, now)
+        # Closed playlists of the past never change unless the archive's history does: cache them.
+        cache_key = None
+        latest = self.index.latest_end(spec.channel_key, rendition)
+        if spec.closed and latest is not None and latest > spec.end + self.settings.hls_segment_duration:
+            cache_key = (spec, self.index.history_version(spec.channel_key))
+            cached = self._cache.get(cache_key)
+            if cached is not None:
+                self._cache.move_to_end(cache_key)
+                return cached
+        segments = select_segments(self.index, spec.channel_key, rendition, spec.start, spec.end)
+        text = render_media_playlist(
+            spec,
+            segments,
+            cdn_base=self.settings.cdn_base_url,
+            key_uri=self._key_uri if self.settings.drm_enabled else None,
+            discontinuity_sequence=lambda seg: self.index.run_ordinal(spec.channel_key, seg.run.run_id),
+        )
+        if cache_key is not None:
+            self._cache[cache_key] = text
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return text
+
+    def master_playlist(self, target: Target, playback_token: str, now: datetime) -> str:
+        params = {"pb": playback_token}
+        if target.entry is not None:
+            params["schedule_entry_id"] = str(target.entry.id)
+        query = urlencode(params)
+        return render_master_playlist(
+            self._media_info(target, now),
+            f"manifest/{RENDITIONS[0]}.m3u8?{query}",
+            f"manifest/{RENDITIONS[1]}.m3u8?{query}",
+        )
+
+    def _media_info(self, target: Target, now: datetime) -> MediaInfo:
+        spec = self._spec(target, "video", now)
+        video = select_segments(self.index, spec.channel_key, "video", spec.start, spec.end)
+        if not video:
+            return DEFAULT_MEDIA_INFO
+        run = video[-1].run
+        audio = select_segments(self.index, spec.channel_key, "audio", video[-1].start, video[-1].end + 1)
+        run_path = self.settings.hls_segment_dir / run.channel_key / run.run_id
+        return media_info_for_run(
+            run_path,
+            sample_durations(s for s in reversed(video) if s.run == run),
+            sample_durations(s for s in audio if s.run == run),
+        )
+
+    @staticmethod
+    def _key_uri(kid: str) -> str:
+        return KEY_URI_TEMPLATE.format(kid=kid)

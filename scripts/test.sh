@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make test`: set everything up, then run linters, type checks and every test on PostgreSQL.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$here/scripts/bootstrap.sh" nginx-light chromium
+export PATH="$HOME/.local/bin:$PATH"
+
+# A PostgreSQL server for the tests: TEST_DATABASE_URL, else the local one, else a throwaway cluster.
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  if ! python3 - <<'PY'
+import socket, sys
+s = socket.socket(); s.settimeout(2)
+sys.exit(0 if s.connect_ex(("127.0.0.1", 5432)) == 0 else 1)
+PY
+  then
+    eval "$(bash "$here/scripts/throwaway_postgres.sh")"
+  fi
+fi
+
+cd "$here/backend"
+echo "== ruff" && uv run --frozen ruff check . && uv run --frozen ruff format --check .
+echo "== mypy" && uv run --frozen mypy app tests bench
+echo "== pytest"
+uv run --frozen pytest -p no:cacheprovider "$@"

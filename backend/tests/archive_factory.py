@@ -1,55 +1,113 @@
-"""Writes synthetic archive runs in the real on-disk layout (app.services.archive_layout).
-
-Tests and benchmarks use it to give the real index a recorded past without waiting for FFmpeg:
-segment files are empty, names and run metadata are exactly what the encoders write.
-"""
+"""Synthetic archives: runs laid out exactly as the SimLive encoders write them (see
+app/services/archive_layout.py), with empty segment files, for tests and benchmarks that need
+"recorded" programmes without running FFmpeg."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
-from datetime import UTC, datetime
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from app.models import Channel, ScheduleEntry
 from app.services.archive_layout import INIT_NAMES, RENDITIONS, RunInfo, run_id_for, write_run_info
 
 
-def write_synthetic_run(
+def write_run(
     root: Path,
     channel_key: str,
     start: datetime,
     end: datetime,
     *,
     segment_duration: int = 6,
+    renditions: tuple[str, ...] = RENDITIONS,
+    loop_seconds: int = 600,
     kid: str | None = None,
     started_at: float | None = None,
-    loop_seconds: int = 600,
 ) -> RunInfo:
-    """A run whose segments cover [start, end) (start should sit on a segment boundary)."""
+    """Write one encoder run covering [start, end) (rounded up to whole segments): run.json, the
+    init segments and one empty media segment per slot, for each rendition. Idempotent."""
     anchor = start.timestamp()
-    count = int((end - start).total_seconds() // segment_duration)
     info = RunInfo(
         run_id=run_id_for(started_at if started_at is not None else anchor),
         channel_key=channel_key,
         anchor=anchor,
         segment_duration=segment_duration,
-        kid=kid if kid is not None else secrets.token_hex(16),
+        kid=kid,
         started_at=started_at if started_at is not None else anchor,
         loop_seconds=loop_seconds,
         loop_offset=0.0,
     )
     run_path = write_run_info(root, info)
+    count = max(1, math.ceil((end.timestamp() - anchor) / segment_duration))
     dur_us = segment_duration * 1_000_000
-    for rendition in RENDITIONS:
-        folder = run_path / rendition
-        (folder / INIT_NAMES[rendition]).write_bytes(b"")
+    for rendition in renditions:
+        rdir = run_path / rendition
+        (rdir / INIT_NAMES[rendition]).touch()
         for seq in range(count):
             wall = time.strftime("%Y%m%dT%H%M%S", time.gmtime(anchor + seq * segment_duration))
-            fd = os.open(folder / f"{wall}_{seq:06d}_{dur_us}.m4s", os.O_CREAT | os.O_WRONLY, 0o644)
+            fd = os.open(rdir / f"{wall}_{seq:06d}_{dur_us}.m4s", os.O_CREAT | os.O_WRONLY, 0o644)
             os.close(fd)
     return info
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def index_channel(archive: Any, channel_key: str) -> None:
+    """Make the app's archive index pick up what was written for a channel."""
+    archive.rescan_channel(channel_key)
+
+
+async def create_recorded_channel(
+    app: Any,
+    first_start: datetime,
+    programme_seconds: int,
+    count: int,
+    *,
+    recorded: tuple[int, int] | None = None,
+    genre: str = "Test",
+    **channel_fields: Any,
+) -> tuple[Channel, list[ScheduleEntry]]:
+    """A private TSTV channel (random key, so tests don't meet each other's data) with `count`
+    back-to-back programmes from `first_start`; programmes `recorded[0]..recorded[1]-1` are in the
+    archive (a synthetic run written to HLS_SEGMENT_DIR and indexed)."""
+    key = "c" + secrets.token_hex(4)
+    async with app.state.db.sessionmaker() as session:
+        channel = Channel(
+            name=f"Catalogue {key}",
+            number=2_000_000 + secrets.randbelow(1_000_000),
+            cdn_channel_key=key,
+            loop_seconds=programme_seconds,
+            **channel_fields,
+        )
+        session.add(channel)
+        await session.flush()
+        entries = [
+            ScheduleEntry(
+                id=uuid.uuid4(),
+                channel_id=channel.id,
+                title=f"Show {i}",
+                genre=genre,
+                series_title="Northern Lights" if i % 2 else None,
+                episode_number=i if i % 2 else None,
+                start_time=first_start + timedelta(seconds=i * programme_seconds),
+                end_time=first_start + timedelta(seconds=(i + 1) * programme_seconds),
+            )
+            for i in range(count)
+        ]
+        session.add_all(entries)
+        await session.commit()
+    if recorded is not None:
+        lo, hi = recorded
+        write_run(
+            app.state.settings.hls_segment_dir,
+            key,
+            entries[lo].start_time,
+            entries[hi - 1].end_time,
+            segment_duration=app.state.settings.hls_segment_duration,
+            loop_seconds=programme_seconds,
+        )
+        index_channel(app.state.archive, key)
+    return channel, entries

@@ -86,7 +86,7 @@ async def _media(
     target = await playback.resolve(session, mode, channel_id, entry_id)
     now = clock.now()
     # A playback already started (valid token) may finish; anything else is new playback.
-    if not playback.playback_token_valid(pb, claims, target):
+    if not playback.playback_token_valid(pb, claims, target, now):
         playback.authorise_new_playback(claims, target, now)
     return _playlist(playback.media_playlist(target, rendition, now), cacheable=mode == Mode.CATCHUP)
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app import clock
 from app.config import Settings
 from app.models import Profile, User
 
@@ -46,7 +45,8 @@ class TokenClaims:
 
 
 def issue_token(settings: Settings, user: User, profile_id: uuid.UUID | None) -> str:
-    now = clock.now()
+    # Real time, not the service clock: PyJWT checks expiry against real time.
+    now = datetime.now(UTC)
     payload = {
         "sub": str(user.id),
         "role": user.role,

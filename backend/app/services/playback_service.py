@@ -117,12 +117,19 @@ class PlaybackService:
         }
         return jwt.encode(payload, self.settings.jwt_secret, algorithm=JWT_ALGORITHM)
 
-    def playback_token_valid(self, token: str | None, claims: TokenClaims, target: Target) -> bool:
+    def playback_token_valid(
+        self, token: str | None, claims: TokenClaims, target: Target, now: datetime
+    ) -> bool:
         if not token:
             return False
         try:
-            data = jwt.decode(token, self.settings.jwt_secret, algorithms=[JWT_ALGORITHM])
+            # Expiry is checked against the service clock: it is tied to programme times.
+            data = jwt.decode(
+                token, self.settings.jwt_secret, algorithms=[JWT_ALGORITHM], options={"verify_exp": False}
+            )
         except jwt.PyJWTError:
+            return False
+        if not isinstance(data.get("exp"), int) or data["exp"] <= now.timestamp():
             return False
         entry = str(target.entry.id) if target.entry else None
         return (

@@ -1,0 +1,303 @@
+"""Playlists built from a synthetic archive in the real on-disk layout (no FFmpeg needed).
+
+The timeline (seconds after T0, programmes of 60 s):
+  run A  [0, 150)    programmes 0, 1 and the first half of 2
+  gap    [150, 162)  encoder down
+  run B  [162, 400)  rest of 2, then 3..5, and 6 up to 400 (key rotated: another KID)
+  nothing after 400: programmes 7.. are not recorded
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.models import ScheduleEntry
+from app.services.archive_layout import RunInfo
+from tests.archive_factory import write_run
+from tests.playlist_helpers import ArchiveChannel, create_channel, get_playlist, media_playlists
+
+PROG = 60
+
+
+@pytest.fixture(scope="module")
+def t0() -> datetime:
+    now = datetime.now(UTC).timestamp()
+    return datetime.fromtimestamp(math.floor(now / 600) * 600 - 3 * 3600, UTC)
+
+
+@pytest.fixture(scope="module")
+async def archive(app: FastAPI, settings: Settings, t0: datetime) -> tuple[ArchiveChannel, RunInfo, RunInfo]:
+    ch = await create_channel(app, t0, PROG, 12)
+    root = settings.hls_segment_dir
+    run_a = write_run(root, ch.key, t0, t0 + timedelta(seconds=150), kid=secrets.token_hex(16))
+    run_b = write_run(
+        root,
+        ch.key,
+        t0 + timedelta(seconds=162),
+        t0 + timedelta(seconds=400),
+        kid=secrets.token_hex(16),
+    )
+    app.state.archive.rescan_channel(ch.key)
+    return ch, run_a, run_b
+
+
+def _url(ch: ArchiveChannel, mode: str, entry: int | None = None) -> str:
+    base = f"/api/v1/tstv/{mode}/{ch.channel.id}/manifest"
+    return base if entry is None else f"{base}?schedule_entry_id={ch.entries[entry].id}"
+
+
+def _pdt_of_first(pl: Any) -> datetime:
+    return pl.segments[0].current_program_date_time  # type: ignore[no-any-return]
+
+
+async def test_catchup_is_vod_of_exactly_the_programme(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+    settings: Settings,
+) -> None:
+    ch, run_a, _ = archive
+    frozen_clock(t0 + timedelta(seconds=700))
+    master, media = await media_playlists(client, _url(ch, "catchup", 0), viewer_headers)
+    stream = master.playlists[0].stream_info
+    assert stream.codecs and stream.bandwidth and master.media[0].group_id == stream.audio
+    for rendition, pl in media.items():
+        assert pl.playlist_type == "vod" and pl.is_endlist
+        assert len(pl.segments) == 10
+        assert sum(s.duration for s in pl.segments) == pytest.approx(PROG)
+        assert _pdt_of_first(pl) == t0
+        assert pl.segments[-1].current_program_date_time == t0 + timedelta(seconds=54)
+        assert pl.start is not None and pl.start.time_offset == 0
+        assert pl.media_sequence == int(t0.timestamp()) // 6
+        key = pl.segments[0].key
+        assert key.method == "SAMPLE-AES-CTR" and key.keyformat == "identity"
+        assert run_a.kid in key.uri
+        assert pl.segments[0].init_section.uri.startswith(settings.cdn_base_url)
+        assert f"/{run_a.run_id}/{rendition}/init_" in pl.segments[0].init_section.uri
+        assert all(
+            s.uri.startswith(settings.cdn_base_url + f"/{ch.key}/{run_a.run_id}/{rendition}/")
+            for s in pl.segments
+        )
+        assert not any(s.discontinuity for s in pl.segments)
+
+
+async def test_programme_across_restart_and_key_change_has_discontinuity(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, run_a, run_b = archive
+    frozen_clock(t0 + timedelta(seconds=700))
+    _, media = await media_playlists(client, _url(ch, "catchup", 2), viewer_headers)
+    for pl in media.values():
+        segs = pl.segments
+        assert len(segs) == 5 + 3  # 120..150 from run A, 162..180 from run B: the gap is skipped
+        assert [s.discontinuity for s in segs] == [False] * 5 + [True] + [False] * 2
+        assert segs[5].current_program_date_time == t0 + timedelta(seconds=162)
+        assert run_a.kid in segs[0].key.uri and run_b.kid in segs[5].key.uri
+        assert run_b.run_id in segs[5].init_section.uri
+        assert pl.discontinuity_sequence == 0
+
+
+async def test_not_recorded_programme_is_404(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, *_ = archive
+    frozen_clock(t0 + timedelta(seconds=700))
+    r = await client.get(_url(ch, "catchup", 8), headers=viewer_headers)
+    assert r.status_code == 404 and r.json()["detail"] == "not_recorded"
+
+
+async def test_startover_event_grows_then_closes(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, *_ = archive
+    frozen_clock(t0 + timedelta(seconds=200))  # programme 3 (180..240) is on air
+    info = (await client.get(f"/api/v1/tstv/startover/{ch.channel.id}", headers=viewer_headers)).json()
+    assert info["schedule_entry"]["id"] == str(ch.entries[3].id)
+    assert info["elapsed_seconds"] == 20 and info["startover_available"] is True
+
+    master, media = await media_playlists(client, _url(ch, "startover", 3), viewer_headers)
+    video = media["video"]
+    assert video.playlist_type == "event" and not video.is_endlist
+    assert len(video.segments) == 4 and _pdt_of_first(video) == t0 + timedelta(seconds=180)
+    first_sequence = video.media_sequence
+
+    frozen_clock(t0 + timedelta(seconds=215))
+    video = await get_playlist(client, master.playlists[0].absolute_uri, viewer_headers)
+    assert len(video.segments) == 6 and video.media_sequence == first_sequence
+
+    frozen_clock(t0 + timedelta(seconds=250))  # ended: the same URL now answers a closed playlist
+    video = await get_playlist(client, master.playlists[0].absolute_uri, viewer_headers)
+    assert video.is_endlist and len(video.segments) == 10 and video.media_sequence == first_sequence
+
+
+async def test_live_window_slides_with_stable_numbers(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+    settings: Settings,
+) -> None:
+    ch, *_ = archive
+    frozen_clock(t0 + timedelta(seconds=300))
+    _, media = await media_playlists(client, _url(ch, "live"), viewer_headers)
+    video = media["video"]
+    assert video.playlist_type is None and not video.is_endlist
+    assert _pdt_of_first(video) == t0  # the whole (short) archive is inside the 30-minute window
+    last = video.segments[-1]
+    assert last.current_program_date_time == t0 + timedelta(seconds=294)
+
+    frozen_clock(t0 + timedelta(seconds=settings.live_window_minutes * 60 + 30))
+    _, media = await media_playlists(client, _url(ch, "live"), viewer_headers)
+    video = media["video"]
+    assert _pdt_of_first(video) == t0 + timedelta(seconds=30)
+    assert video.media_sequence == int(t0.timestamp()) // 6 + 5
+    # The run-A-to-B discontinuity is still inside the window.
+    assert sum(s.discontinuity for s in video.segments) == 1
+
+
+async def _set_entry(app: FastAPI, entry_id: uuid.UUID, **values: Any) -> None:
+    async with app.state.db.sessionmaker() as session:
+        entry = await session.get(ScheduleEntry, entry_id)
+        assert entry is not None
+        for k, v in values.items():
+            setattr(entry, k, v)
+        await session.commit()
+
+
+async def test_rights_codes(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    nosub_headers: dict[str, str],
+    archive: Any,
+    app: FastAPI,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, *_ = archive
+    frozen_clock(t0 + timedelta(seconds=200))
+    r = await client.get(_url(ch, "catchup", 3), headers=viewer_headers)
+    assert (r.status_code, r.json()["detail"]) == (403, "catchup_not_available_yet")
+    r = await client.get(_url(ch, "catchup", 1), headers=nosub_headers)
+    assert (r.status_code, r.json()["detail"]) == (403, "subscription_required")
+
+    await _set_entry(app, ch.entries[1].id, catchup_eligible=False)
+    await _set_entry(app, ch.entries[3].id, startover_eligible=False)
+    try:
+        r = await client.get(_url(ch, "catchup", 1), headers=viewer_headers)
+        assert (r.status_code, r.json()["detail"]) == (403, "program_not_eligible")
+        r = await client.get(_url(ch, "startover", 3), headers=viewer_headers)
+        assert (r.status_code, r.json()["detail"]) == (403, "startover_not_allowed")
+    finally:
+        await _set_entry(app, ch.entries[1].id, catchup_eligible=True)
+        await _set_entry(app, ch.entries[3].id, startover_eligible=True)
+
+    expires = ch.entries[0].end_time + timedelta(hours=168)
+    frozen_clock(expires - timedelta(seconds=1))
+    assert (await client.get(_url(ch, "catchup", 0), headers=viewer_headers)).status_code == 200
+    frozen_clock(expires + timedelta(seconds=1))
+    r = await client.get(_url(ch, "catchup", 0), headers=viewer_headers)
+    assert r.status_code == 403
+    assert r.json()["detail"] == "catch_up_window_expired"
+    assert datetime.fromisoformat(r.json()["expires_at"]) == expires
+
+
+async def test_unknown_and_malformed_ids(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, *_ = archive
+    other, *_ = await _other_channel_entry(client, viewer_headers)
+    frozen_clock(t0 + timedelta(seconds=700))
+    cases = {
+        f"/api/v1/tstv/catchup/{uuid.uuid4()}/manifest?schedule_entry_id={ch.entries[0].id}": (
+            404,
+            "channel_not_found",
+        ),
+        f"/api/v1/tstv/catchup/{ch.channel.id}/manifest?schedule_entry_id={uuid.uuid4()}": (
+            404,
+            "schedule_entry_not_found",
+        ),
+        f"/api/v1/tstv/catchup/{ch.channel.id}/manifest?schedule_entry_id={other}": (
+            404,
+            "schedule_entry_not_found",
+        ),
+        f"/api/v1/tstv/live/{uuid.uuid4()}/manifest": (404, "channel_not_found"),
+    }
+    for url, (status, detail) in cases.items():
+        r = await client.get(url, headers=viewer_headers)
+        assert (r.status_code, r.json()["detail"]) == (status, detail), url
+    for url, field in (
+        ("/api/v1/tstv/catchup/not-a-uuid/manifest?schedule_entry_id=" + str(ch.entries[0].id), "channel_id"),
+        (f"/api/v1/tstv/catchup/{ch.channel.id}/manifest?schedule_entry_id=42", "schedule_entry_id"),
+        (f"/api/v1/tstv/catchup/{ch.channel.id}/manifest", "schedule_entry_id"),
+        (
+            f"/api/v1/tstv/catchup/{ch.channel.id}/manifest/subtitles.m3u8?schedule_entry_id={ch.entries[0].id}",
+            "rendition",
+        ),
+    ):
+        r = await client.get(url, headers=viewer_headers)
+        assert r.status_code == 422, url
+        assert field in str(r.json()["detail"]), url
+    assert (await client.get(_url(ch, "catchup", 0))).status_code == 401
+
+
+async def _other_channel_entry(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
+    channels = (await client.get("/api/v1/epg/channels", headers=headers)).json()["channels"]
+    return [c["now"]["id"] for c in channels if c["now"]]
+
+
+async def test_revoked_rights_let_a_started_playback_finish(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    app: FastAPI,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, *_ = archive
+    frozen_clock(t0 + timedelta(seconds=700))
+    master = await get_playlist(client, _url(ch, "catchup", 4), viewer_headers)
+    media_url = master.playlists[0].absolute_uri
+    await _set_entry(app, ch.entries[4].id, catchup_eligible=False)
+    try:
+        assert (await client.get(media_url, headers=viewer_headers)).status_code == 200
+        assert (await client.get(_url(ch, "catchup", 4), headers=viewer_headers)).status_code == 403
+        bare = media_url.split("&pb=")[0].split("?pb=")[0]
+        r = await client.get(bare + f"?schedule_entry_id={ch.entries[4].id}", headers=viewer_headers)
+        assert r.status_code == 403
+        # The playback token is bound to its user.
+        other = await client.post(
+            "/api/v1/auth/login", json={"email": "admin@tstv.local", "password": "tstv-demo-test"}
+        )
+        admin = {"Authorization": f"Bearer {other.json()['access_token']}"}
+        assert (await client.get(media_url, headers=admin)).status_code == 403
+    finally:
+        await _set_entry(app, ch.entries[4].id, catchup_eligible=True)

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     tstv_env: Literal["development", "production"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = f"sqlite+aiosqlite:///{REPO_DIR / 'var' / 'tstv.db'}"
     jwt_secret: str = ""
     jwt_expiry_minutes: int = Field(default=12 * 60, ge=1)

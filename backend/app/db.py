@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -15,14 +16,14 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(settings: Settings, **options: Any) -> AsyncEngine:
     if settings.is_sqlite:
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})
+        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30}, **options)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -33,7 +34,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(settings.database_url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        settings.database_url, pool_size=10, max_overflow=20, pool_recycle=1800, **options
+    )
 
 
 class Database:
@@ -42,6 +45,10 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = make_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Hot read-only lookups get their own autocommit pool: no BEGIN/ROLLBACK round trips
+        # around a single SELECT (a shared pool would reset the isolation level on every return).
+        self.reader_engine = make_engine(settings, isolation_level="AUTOCOMMIT")
+        self.reader = async_sessionmaker(self.reader_engine, expire_on_commit=False)
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
@@ -49,3 +56,4 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.reader_engine.dispose()

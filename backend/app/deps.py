@@ -16,12 +16,12 @@ from app.services.auth_service import InvalidToken, TokenClaims, decode_token
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -35,7 +35,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def current_claims(
+async def current_claims(
     settings: Annotated[Settings, Depends(get_settings_dep)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
@@ -47,13 +47,14 @@ def current_claims(
         raise _unauthorized("invalid_token") from None
 
 
-def require_admin(claims: Annotated[TokenClaims, Depends(current_claims)]) -> TokenClaims:
+async def require_admin(claims: Annotated[TokenClaims, Depends(current_claims)]) -> TokenClaims:
     if not claims.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="admin_required")
     return claims
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ViewerDep = Annotated[TokenClaims, Depends(current_claims)]
 AdminDep = Annotated[TokenClaims, Depends(require_admin)]

@@ -67,12 +67,14 @@ async def create_recorded_channel(
     count: int,
     *,
     recorded: tuple[int, int] | None = None,
+    partial_seconds: int | None = None,
     genre: str = "Test",
     **channel_fields: Any,
 ) -> tuple[Channel, list[ScheduleEntry]]:
     """A private TSTV channel (random key, so tests don't meet each other's data) with `count`
     back-to-back programmes from `first_start`; programmes `recorded[0]..recorded[1]-1` are in the
-    archive (a synthetic run written to HLS_SEGMENT_DIR and indexed)."""
+    archive (a synthetic run written to HLS_SEGMENT_DIR and indexed; with `partial_seconds`, one
+    short run per programme holding only its first seconds, which is enough to be "recorded")."""
     key = "c" + secrets.token_hex(4)
     async with app.state.db.sessionmaker() as session:
         channel = Channel(
@@ -101,13 +103,19 @@ async def create_recorded_channel(
         await session.commit()
     if recorded is not None:
         lo, hi = recorded
-        write_run(
-            app.state.settings.hls_segment_dir,
-            key,
-            entries[lo].start_time,
-            entries[hi - 1].end_time,
-            segment_duration=app.state.settings.hls_segment_duration,
-            loop_seconds=programme_seconds,
+        spans = (
+            [(entries[lo].start_time, entries[hi - 1].end_time)]
+            if partial_seconds is None
+            else [(e.start_time, e.start_time + timedelta(seconds=partial_seconds)) for e in entries[lo:hi]]
         )
+        for start, end in spans:
+            write_run(
+                app.state.settings.hls_segment_dir,
+                key,
+                start,
+                end,
+                segment_duration=app.state.settings.hls_segment_duration,
+                loop_seconds=programme_seconds,
+            )
         index_channel(app.state.archive, key)
     return channel, entries

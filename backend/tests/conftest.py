@@ -45,8 +45,10 @@ async def create_database(name: str) -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return make_url(server_url()).set(drivername="postgresql+asyncpg", database=name).render_as_string(
-        hide_password=False
+    return (
+        make_url(server_url())
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
     )
 
 

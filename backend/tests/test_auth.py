@@ -14,7 +14,9 @@ from tests.conftest import DEMO_PASSWORD, login
 
 
 async def test_login_returns_token_with_claims(client: httpx.AsyncClient, settings: Settings) -> None:
-    r = await client.post("/api/v1/auth/login", json={"email": "viewer@tstv.local", "password": DEMO_PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/login", json={"email": "viewer@tstv.local", "password": DEMO_PASSWORD}
+    )
     assert r.status_code == 200
     body = r.json()
     claims = jwt.decode(body["access_token"], settings.jwt_secret, algorithms=["HS256"])
@@ -58,7 +60,11 @@ async def test_more_than_ten_failures_per_minute_get_429(client: httpx.AsyncClie
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
     # Other e-mails are not affected.
-    assert (await client.post("/api/v1/auth/login", json={"email": "viewer@tstv.local", "password": DEMO_PASSWORD})).status_code == 200
+    assert (
+        await client.post(
+            "/api/v1/auth/login", json={"email": "viewer@tstv.local", "password": DEMO_PASSWORD}
+        )
+    ).status_code == 200
 
 
 def _forge(payload: dict[str, object], secret: str, alg: str = "HS256") -> str:
@@ -88,7 +94,10 @@ async def test_bad_tokens_get_401(client: httpx.AsyncClient, settings: Settings,
         "garbage": {"Authorization": "Bearer not.a.jwt"},
         "expired": {
             "Authorization": "Bearer "
-            + _forge({**payload, "exp": int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())}, settings.jwt_secret)
+            + _forge(
+                {**payload, "exp": int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())},
+                settings.jwt_secret,
+            )
         },
         "forged": {"Authorization": "Bearer " + _forge(payload, "another-secret-" + "y" * 40)},
         "alg_none": {"Authorization": "Bearer " + _alg_none(payload)},

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app import clock
-from app.deps import SessionDep, ViewerDep
+from app.db import Database
+from app.deps import DatabaseDep, SessionDep, ViewerDep
 from app.errors import ApiError
 from app.models import Channel
 from app.schemas.epg import ScheduleEntryOut
@@ -28,7 +29,7 @@ PlaybackTokenQuery = Annotated[
 ]
 
 
-def get_playback(request: Request) -> PlaybackService:
+async def get_playback(request: Request) -> PlaybackService:
     service: PlaybackService = request.app.state.playback
     return service
 
@@ -62,15 +63,16 @@ async def _master(
     mode: str,
     channel_id: uuid.UUID,
     entry_id: uuid.UUID | None,
-    session: SessionDep,
+    db: Database,
     claims: ViewerDep,
     playback: PlaybackService,
 ) -> Response:
-    target = await playback.resolve(session, mode, channel_id, entry_id)
+    async with db.reader() as session:
+        resolved = await playback.resolve(session, mode, channel_id, entry_id)
     now = clock.now()
-    playback.authorise_new_playback(claims, target, now)
-    token = playback.issue_playback_token(claims, target, now)
-    return _playlist(playback.master_playlist(target, token, now), cacheable=False)
+    playback.authorise_new_playback(claims, resolved, now)
+    token = playback.issue_playback_token(claims, resolved.target, now)
+    return _playlist(playback.master_playlist(resolved.target, token, now), cacheable=False)
 
 
 async def _media(
@@ -79,15 +81,19 @@ async def _media(
     entry_id: uuid.UUID | None,
     rendition: str,
     pb: str | None,
-    session: SessionDep,
+    db: Database,
     claims: ViewerDep,
     playback: PlaybackService,
 ) -> Response:
-    target = await playback.resolve(session, mode, channel_id, entry_id)
     now = clock.now()
-    # A playback already started (valid token) may finish; anything else is new playback.
-    if not playback.playback_token_valid(pb, claims, target, now):
-        playback.authorise_new_playback(claims, target, now)
+    # A playback already started (valid token) may finish, without a database round trip;
+    # anything else is new playback and goes through the rights.
+    target = playback.target_from_token(pb, claims, mode, channel_id, entry_id, now)
+    if target is None:
+        async with db.reader() as session:
+            resolved = await playback.resolve(session, mode, channel_id, entry_id)
+        playback.authorise_new_playback(claims, resolved, now)
+        target = resolved.target
     return _playlist(playback.media_playlist(target, rendition, now), cacheable=mode == Mode.CATCHUP)
 
 
@@ -95,11 +101,11 @@ async def _media(
 async def startover_manifest(
     channel_id: uuid.UUID,
     schedule_entry_id: EntryQuery,
-    session: SessionDep,
+    db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
 ) -> Response:
-    return await _master(Mode.STARTOVER, channel_id, schedule_entry_id, session, claims, pbs)
+    return await _master(Mode.STARTOVER, channel_id, schedule_entry_id, db, claims, pbs)
 
 
 @router.get("/startover/{channel_id}/manifest/{rendition}.m3u8")
@@ -107,23 +113,23 @@ async def startover_media(
     channel_id: uuid.UUID,
     rendition: Rendition,
     schedule_entry_id: EntryQuery,
-    session: SessionDep,
+    db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, session, claims, pbs)
+    return await _media(Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs)
 
 
 @router.get("/catchup/{channel_id}/manifest")
 async def catchup_manifest(
     channel_id: uuid.UUID,
     schedule_entry_id: EntryQuery,
-    session: SessionDep,
+    db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
 ) -> Response:
-    return await _master(Mode.CATCHUP, channel_id, schedule_entry_id, session, claims, pbs)
+    return await _master(Mode.CATCHUP, channel_id, schedule_entry_id, db, claims, pbs)
 
 
 @router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8")
@@ -131,28 +137,28 @@ async def catchup_media(
     channel_id: uuid.UUID,
     rendition: Rendition,
     schedule_entry_id: EntryQuery,
-    session: SessionDep,
+    db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, session, claims, pbs)
+    return await _media(Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs)
 
 
 @router.get("/live/{channel_id}/manifest")
 async def live_manifest(
-    channel_id: uuid.UUID, session: SessionDep, claims: ViewerDep, pbs: PlaybackDep
+    channel_id: uuid.UUID, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
 ) -> Response:
-    return await _master(Mode.LIVE, channel_id, None, session, claims, pbs)
+    return await _master(Mode.LIVE, channel_id, None, db, claims, pbs)
 
 
 @router.get("/live/{channel_id}/manifest/{rendition}.m3u8")
 async def live_media(
     channel_id: uuid.UUID,
     rendition: Rendition,
-    session: SessionDep,
+    db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.LIVE, channel_id, None, rendition, pb, session, claims, pbs)
+    return await _media(Mode.LIVE, channel_id, None, rendition, pb, db, claims, pbs)

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from pwdlib import PasswordHash
@@ -62,14 +63,36 @@ class InvalidToken(Exception):
     pass
 
 
+class VerifiedTokens:
+    """Signature checks cost more than the rest of a playlist request; a client sends the same
+    token again and again, so remember which (secret, token) pairs verified. Expiry is not cached:
+    callers check `exp` on every use."""
+
+    def __init__(self, maxsize: int = 20_000) -> None:
+        self.maxsize = maxsize
+        self._verified: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def decode(self, token: str, secret: str, require: list[str]) -> dict[str, Any]:
+        key = (secret, token)
+        data = self._verified.get(key)
+        if data is None:
+            data = jwt.decode(
+                token, secret, algorithms=[JWT_ALGORITHM], options={"require": require, "verify_exp": False}
+            )
+            if len(self._verified) >= self.maxsize:
+                self._verified.clear()
+            self._verified[key] = data
+        return data
+
+
+verified_tokens = VerifiedTokens()
+
+
 def decode_token(settings: Settings, token: str) -> TokenClaims:
     try:
-        data = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=[JWT_ALGORITHM],
-            options={"require": ["exp", "sub", "role"]},
-        )
+        data = verified_tokens.decode(token, settings.jwt_secret, ["exp", "sub", "role"])
+        if not isinstance(data["exp"], int | float) or data["exp"] <= time.time():
+            raise InvalidToken("expired")
         profile = data.get("profile_id")
         return TokenClaims(
             user_id=uuid.UUID(str(data["sub"])),

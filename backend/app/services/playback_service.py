@@ -7,13 +7,15 @@ rights are revoked meanwhile (J5), while any new playback is refused at once.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import jwt
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -22,7 +24,7 @@ from app.models import Channel, ScheduleEntry
 from app.services import rights
 from app.services.archive_index import ArchiveIndex
 from app.services.archive_layout import RENDITIONS
-from app.services.auth_service import JWT_ALGORITHM, TokenClaims
+from app.services.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
 from app.services.manifest_generator import (
     MediaPlaylistSpec,
     PlaylistKind,
@@ -38,6 +40,14 @@ CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
 _CACHE_SIZE = 1024
 
 
+# One round trip for both rows; an entry of another channel comes back and is refused below.
+_CHANNEL_AND_ENTRY = (
+    select(Channel, ScheduleEntry)
+    .outerjoin(ScheduleEntry, ScheduleEntry.id == bindparam("e"))
+    .where(Channel.id == bindparam("c"))
+)
+
+
 class Mode:
     LIVE = "live"
     STARTOVER = "startover"
@@ -46,9 +56,20 @@ class Mode:
 
 @dataclass(frozen=True)
 class Target:
-    """What a playlist covers: resolved once per request from the database."""
+    """What a playlist covers. Carried inside the playback token, so media playlists of a started
+    playback are served without touching the database."""
 
     mode: str
+    channel_id: uuid.UUID
+    channel_key: str
+    entry_id: uuid.UUID | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    target: Target
     channel: Channel
     entry: ScheduleEntry | None
 
@@ -63,35 +84,45 @@ class PlaybackService:
 
     async def resolve(
         self, session: AsyncSession, mode: str, channel_id: uuid.UUID, entry_id: uuid.UUID | None
-    ) -> Target:
-        channel = await session.get(Channel, channel_id)
-        if channel is None or not channel.cdn_channel_key:
-            raise ApiError(404, "channel_not_found")
-        entry = None
-        if mode != Mode.LIVE:
+    ) -> Resolved:
+        if mode == Mode.LIVE:
+            channel = await session.get(Channel, channel_id)
+            entry = None
+        else:
             if entry_id is None:
                 raise ApiError(422, "schedule_entry_id_required")
-            entry = await session.get(ScheduleEntry, entry_id)
-            if entry is None or entry.channel_id != channel.id:
-                raise ApiError(404, "schedule_entry_not_found")
-        return Target(mode, channel, entry)
+            row = (await session.execute(_CHANNEL_AND_ENTRY, {"c": channel_id, "e": entry_id})).first()
+            channel, entry = (row[0], row[1]) if row else (None, None)
+        if channel is None or not channel.cdn_channel_key:
+            raise ApiError(404, "channel_not_found")
+        if mode != Mode.LIVE and (entry is None or entry.channel_id != channel.id):
+            raise ApiError(404, "schedule_entry_not_found")
+        target = Target(
+            mode,
+            channel.id,
+            channel.cdn_channel_key,
+            entry.id if entry else None,
+            entry.start_time if entry else None,
+            entry.end_time if entry else None,
+        )
+        return Resolved(target, channel, entry)
 
-    def authorise_new_playback(self, claims: TokenClaims, target: Target, now: datetime) -> None:
+    def authorise_new_playback(self, claims: TokenClaims, resolved: Resolved, now: datetime) -> None:
         """Rights for starting playback (the master playlist). Raises ApiError when refused."""
         if not claims.subscription_active:
             raise ApiError(403, "subscription_required")
-        key = target.channel.cdn_channel_key or ""
-        entry = target.entry
-        if target.mode == Mode.STARTOVER:
+        channel, entry, key = resolved.channel, resolved.entry, resolved.target.channel_key
+        mode = resolved.target.mode
+        if mode == Mode.STARTOVER:
             assert entry is not None
-            d = rights.startover_decision(target.channel, entry, now)
+            d = rights.startover_decision(channel, entry, now)
             if not d.allowed:
                 raise ApiError(403, d.reason or rights.STARTOVER_NOT_ALLOWED)
             if not self.index.holds(key, entry.start_time, now):
                 raise ApiError(404, rights.NOT_RECORDED)
-        elif target.mode == Mode.CATCHUP:
+        elif mode == Mode.CATCHUP:
             assert entry is not None
-            d = rights.catchup_decision(target.channel, entry, now, self.index)
+            d = rights.catchup_decision(channel, entry, now, self.index)
             if not d.allowed:
                 status = 404 if d.reason == rights.NOT_RECORDED else 403
                 extra = {"expires_at": d.expires_at.isoformat()} if d.expires_at else {}
@@ -100,58 +131,72 @@ class PlaybackService:
             raise ApiError(404, rights.NOT_RECORDED)
 
     def issue_playback_token(self, claims: TokenClaims, target: Target, now: datetime) -> str:
-        entry = target.entry
-        if entry is None:
+        if target.start is None or target.end is None:
             exp = now + timedelta(hours=12)
         elif target.mode == Mode.STARTOVER:
-            exp = entry.end_time + timedelta(minutes=5)
+            exp = target.end + timedelta(minutes=5)
         else:
-            exp = now + (entry.end_time - entry.start_time) + CATCHUP_PLAYBACK_GRACE
+            exp = now + (target.end - target.start) + CATCHUP_PLAYBACK_GRACE
         payload = {
             "typ": "playback",
             "sub": str(claims.user_id),
             "mode": target.mode,
-            "ch": str(target.channel.id),
-            "e": str(entry.id) if entry else None,
+            "ch": str(target.channel_id),
+            "key": target.channel_key,
+            "e": str(target.entry_id) if target.entry_id else None,
+            "s": target.start.timestamp() if target.start else None,
+            "t": target.end.timestamp() if target.end else None,
             "exp": int(exp.timestamp()),
         }
         return jwt.encode(payload, self.settings.jwt_secret, algorithm=JWT_ALGORITHM)
 
-    def playback_token_valid(
-        self, token: str | None, claims: TokenClaims, target: Target, now: datetime
-    ) -> bool:
+    def target_from_token(
+        self,
+        token: str | None,
+        claims: TokenClaims,
+        mode: str,
+        channel_id: uuid.UUID,
+        entry_id: uuid.UUID | None,
+        now: datetime,
+    ) -> Target | None:
+        """The target of a playback already started, if `token` proves one for this user and URL."""
         if not token:
-            return False
+            return None
         try:
             # Expiry is checked against the service clock: it is tied to programme times.
-            data = jwt.decode(
-                token, self.settings.jwt_secret, algorithms=[JWT_ALGORITHM], options={"verify_exp": False}
+            data = verified_tokens.decode(token, self.settings.jwt_secret, ["exp"])
+            if not (
+                data.get("typ") == "playback"
+                and data.get("sub") == str(claims.user_id)
+                and data.get("mode") == mode
+                and data.get("ch") == str(channel_id)
+                and data.get("e") == (str(entry_id) if entry_id else None)
+                and int(data["exp"]) > now.timestamp()
+            ):
+                return None
+            start, end = data.get("s"), data.get("t")
+            return Target(
+                mode,
+                channel_id,
+                str(data["key"]),
+                entry_id,
+                datetime.fromtimestamp(float(start), UTC) if start is not None else None,
+                datetime.fromtimestamp(float(end), UTC) if end is not None else None,
             )
-        except jwt.PyJWTError:
-            return False
-        if not isinstance(data.get("exp"), int) or data["exp"] <= now.timestamp():
-            return False
-        entry = str(target.entry.id) if target.entry else None
-        return (
-            data.get("typ") == "playback"
-            and data.get("sub") == str(claims.user_id)
-            and data.get("mode") == target.mode
-            and data.get("ch") == str(target.channel.id)
-            and data.get("e") == entry
-        )
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
 
     # ---- playlists -----------------------------------------------------------------------------
 
     def _spec(self, target: Target, rendition: str, now: datetime) -> MediaPlaylistSpec:
-        key = target.channel.cdn_channel_key or ""
-        entry = target.entry
-        if target.mode == Mode.LIVE or entry is None:
+        key = target.channel_key
+        if target.mode == Mode.LIVE or target.start is None or target.end is None:
             window = self.settings.live_window_minutes * 60
             t = now.timestamp()
             return MediaPlaylistSpec(key, rendition, t - window, t, PlaylistKind.LIVE, closed=False)
-        start, end = entry.start_time.timestamp(), entry.end_time.timestamp()
+        start, end = target.start.timestamp(), target.end.timestamp()
         if target.mode == Mode.STARTOVER:
-            ended = now >= entry.end_time
+            ended = now >= target.end
             stop = end if ended else now.timestamp()
             return MediaPlaylistSpec(
                 key, rendition, start, stop, PlaylistKind.EVENT, closed=ended, start_at=start
@@ -160,33 +205,38 @@ class PlaybackService:
 
     def media_playlist(self, target: Target, rendition: str, now: datetime) -> str:
         spec = self._spec(target, rendition, now)
-        # Closed playlists of the past never change unless the archive's history does: cache them.
-        cache_key = None
-        latest = self.index.latest_end(spec.channel_key, rendition)
-        if spec.closed and latest is not None and latest > spec.end + self.settings.hls_segment_duration:
-            cache_key = (spec, self.index.history_version(spec.channel_key))
-            cached = self._cache.get(cache_key)
-            if cached is not None:
-                self._cache.move_to_end(cache_key)
-                return cached
-        segments = select_segments(self.index, spec.channel_key, rendition, spec.start, spec.end)
+        key = spec.channel_key
+        if not spec.closed:
+            # Open playlists move with the clock: a 1-second resolution lets refreshes share work.
+            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
+        latest = self.index.latest_end(key, rendition)
+        settled = (
+            spec.closed and latest is not None and latest > spec.end + self.settings.hls_segment_duration
+        )
+        # A settled playlist changes only if already-indexed time does (retention); others on any change.
+        version = self.index.history_version(key) if settled else self.index.version(key)
+        cache_key = (spec, version)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            self._cache.move_to_end(cache_key)
+            return cached
+        segments = select_segments(self.index, key, rendition, spec.start, spec.end)
         text = render_media_playlist(
             spec,
             segments,
             cdn_base=self.settings.cdn_base_url,
             key_uri=self._key_uri if self.settings.drm_enabled else None,
-            discontinuity_sequence=lambda seg: self.index.run_ordinal(spec.channel_key, seg.run.run_id),
+            discontinuity_sequence=lambda seg: self.index.run_ordinal(key, seg.run.run_id),
         )
-        if cache_key is not None:
-            self._cache[cache_key] = text
-            if len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self._cache[cache_key] = text
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
         return text
 
     def master_playlist(self, target: Target, playback_token: str, now: datetime) -> str:
         params = {"pb": playback_token}
-        if target.entry is not None:
-            params["schedule_entry_id"] = str(target.entry.id)
+        if target.entry_id is not None:
+            params["schedule_entry_id"] = str(target.entry_id)
         query = urlencode(params)
         return render_master_playlist(
             self._media_info(target, now),

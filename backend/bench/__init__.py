@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: each module prints its figures (see docs/PERFORMANCE.md)."""

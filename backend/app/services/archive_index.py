@@ -9,6 +9,7 @@ column arrays (about 30 bytes a segment) so a 7-day archive of five channels sta
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from array import array
@@ -29,6 +30,10 @@ from app.services.archive_layout import (
 )
 
 log = logging.getLogger("tstv.archive_index")
+# Two segments closer than this count as one continuous recording.
+_SEAM_TOLERANCE_S = 0.5
+# Two segments closer than this count as one continuous recording.
+_SEAM_TOLERANCE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class _Channel:
     tracks: dict[str, _Track] = field(default_factory=lambda: {r: _Track() for r in RENDITIONS})
     version: int = 0  # bumped on every change, so playlist caches know when to rebuild
     next_ordinal: int = 0
+    ranges: tuple[int, list[tuple[float, float]]] | None = None  # (version, covered ranges)
 
 
 def _parse_name(name: str) -> tuple[int, int, int] | None:
@@ -274,10 +280,41 @@ class ArchiveIndex:
         return len(ch.tracks[rendition]) if ch else 0
 
     def holds(self, channel_key: str, start: datetime, end: datetime) -> bool:
-        """Does the archive hold any video of [start, end)?"""
-        return (
-            next(self.iter_range(channel_key, "video", start.timestamp(), end.timestamp()), None) is not None
-        )
+        """Does the archive hold any video of [start, end)? O(log n)."""
+        lo, hi = start.timestamp(), end.timestamp()
+        ranges = self.covered_ranges(channel_key)
+        i = bisect_left(ranges, (hi, -math.inf))  # ranges[i - 1] is the last one starting before `hi`
+        return i > 0 and ranges[i - 1][1] > lo
+
+    def covered_ranges(self, channel_key: str) -> list[tuple[float, float]]:
+        """The time the video archive covers, as sorted, disjoint [start, end) epoch ranges.
+
+        Recomputed only when the channel's segments change, and merged across the sub-second
+        seams between runs, so there is one range per stretch the encoder was up.
+        """
+        ch = self._channels.get(channel_key)
+        if ch is None:
+            return []
+        cached = ch.ranges
+        if cached is not None and cached[0] == ch.version:
+            return cached[1]
+        with self._lock:
+            version = ch.version
+            t = ch.tracks["video"]
+            ranges: list[tuple[float, float]] = []
+            cur_s = cur_e = -math.inf
+            for s, d in zip(t.starts, t.durs_us, strict=True):
+                e = s + d / 1e6
+                if s <= cur_e + _SEAM_TOLERANCE_S:
+                    cur_e = max(cur_e, e)
+                    continue
+                if cur_e > cur_s:
+                    ranges.append((cur_s, cur_e))
+                cur_s, cur_e = s, e
+            if cur_e > cur_s:
+                ranges.append((cur_s, cur_e))
+            ch.ranges = (version, ranges)
+        return ranges
 
     def iter_range(self, channel_key: str, rendition: str, start: float, end: float) -> Iterator[Segment]:
         """Segments overlapping [start, end) in timeline order."""

@@ -17,6 +17,12 @@ PY
   fi
 fi
 
+# The player the browser tests load (Shaka Player from npm).
+if [ ! -d "$here/e2e/node_modules/shaka-player" ]; then
+  echo "[setup] installing e2e npm packages" >&2
+  (cd "$here/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 cd "$here/backend"
 echo "== ruff" && uv run --frozen ruff check . && uv run --frozen ruff format --check .
 echo "== mypy" && uv run --frozen mypy app tests bench

@@ -25,10 +25,9 @@ class Settings(BaseSettings):
     tstv_demo_password: str = "tstv-demo"
 
     hls_segment_dir: Path = REPO_DIR / "var" / "hls"
-    hls_sources_dir: Path = REPO_DIR / "var" / "sources"
+    hls_sources_dir: Path = REPO_DIR / "media" / "sources"
     hls_segment_duration: int = Field(default=6, ge=1, le=30)
     cdn_base_url: str = "http://localhost:8081/hls"
-    api_base_url: str = "http://localhost:8000"
     drm_enabled: bool = True
     ffmpeg_binary: str = ""
     live_window_minutes: int = Field(default=30, ge=1, le=24 * 60)

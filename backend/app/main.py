@@ -16,12 +16,27 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_error_handlers
 from app.logging_setup import configure_logging
-from app.routers import auth, epg, health, tstv_playback
+from app.routers import (
+    admin_rules,
+    admin_simlive,
+    auth,
+    catalogue,
+    cdn_fallback,
+    drm,
+    epg,
+    health,
+    notifications,
+    sessions,
+    tstv_playback,
+    viewing,
+)
 from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
+from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
 from app.services.schedule_service import fill_schedule
 from app.services.seed import DEMO_ACCOUNTS, seed_all
+from app.services.simlive_manager import SimliveManager
 
 log = logging.getLogger("tstv.app")
 API_PREFIX = "/api/v1"
@@ -48,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The archive index: one full scan now, then a cheap poll of the growing runs.
         archive: ArchiveIndex = app.state.archive
         await asyncio.to_thread(archive.rescan)
-        tasks.append(asyncio.create_task(_every(1.0, lambda: asyncio.to_thread(archive.poll), "archive_poll")))
+        tasks.append(
+            asyncio.create_task(_every(1.0, lambda: asyncio.to_thread(archive.poll), "archive_poll"))
+        )
         if settings.seed_on_startup:
             async with db.sessionmaker() as session:
                 await seed_all(session, settings)
@@ -64,9 +81,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await fill_schedule(session, clock.now())
 
             tasks.append(asyncio.create_task(_every(3600, keep_schedule_filled, "schedule_fill")))
+
+            # Catch-up expiry notifications (SPEC J6): hourly, idempotent.
+            async def expiry_notifications() -> None:
+                await run_expiry_notifications(db.sessionmaker, clock.now(), app.state.archive)
+
+            tasks.append(asyncio.create_task(_every(3600, expiry_notifications, "expiry_notifications")))
+        # --- SimLive encoders and retention (issue 3) ---
+        simlive = SimliveManager(settings, db.sessionmaker)
+        app.state.simlive = simlive
+        # Ends stale encoders now; counts the archive and autostarts channels in the background
+        # (each channel's supervisor prepares its source, so the server answers at once).
+        await simlive.startup(autostart=settings.simlive_autostart)
+        if settings.background_jobs:
+            tasks.append(asyncio.create_task(_every(3600, simlive.cleanup, "retention")))
+        # --- end SimLive ---
         try:
             yield
         finally:
+            await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
             for t in tasks:
                 t.cancel()
             for t in tasks:
@@ -96,13 +129,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(epg.router)
+    # Catalogue, viewing, sessions, notifications, TSTV rules (issue 5).
+    for r in (catalogue.router, viewing.router, sessions.router, notifications.router, admin_rules.router):
+        api.include_router(r)
     api.include_router(tstv_playback.router)
+    # SimLive control and the ClearKey KMS (issue 3)
+    for r in (admin_simlive.router, drm.router, drm.admin_router):
+        api.include_router(r)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(cdn_fallback.router)  # /hls/ when nginx is not running (development)
     return app
 
 
 def app_factory() -> FastAPI:
     """Entry point for uvicorn (`--factory`): configures logging, then builds the app."""
-    configure_logging()
-    return create_app()
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

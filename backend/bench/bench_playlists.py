@@ -46,9 +46,8 @@ def build_archive(root: Path) -> None:
             kid=secrets.token_hex(16),
             loop_seconds=c.loop_seconds,
         )
-        print(
-            f"  wrote {c.key}: {DAYS * 86400 // SEGMENT:,} segments x 2 renditions in {time.perf_counter() - t:.1f} s"
-        )
+        took = time.perf_counter() - t
+        print(f"  wrote {c.key}: {DAYS * 86400 // SEGMENT:,} segments x 2 renditions in {took:.1f} s")
 
 
 def measure_index(root: Path) -> tuple[float, float, int]:
@@ -114,9 +113,7 @@ async def main(seconds: int, archive_dir: Path | None) -> None:
     print(f"archive: {root}")
     build_archive(root)
     build_s, mib, segments = measure_index(root)
-    print(
-        f"index build: {build_s:.2f} s for {segments:,} video segments (x2 renditions), retained {mib:.1f} MiB"
-    )
+    print(f"index build: {build_s:.2f} s for {segments:,} video segments (x2), retained {mib:.1f} MiB")
     results: list[LoadResult] = []
     async with throwaway_database() as db:
         with served_app(db, root) as base:
@@ -129,9 +126,7 @@ async def main(seconds: int, archive_dir: Path | None) -> None:
                     results.append(run_wrk(base, token, paths, name, conns, seconds))
                     print("  " + results[-1].row())
     print()
-    print(
-        f"Index build: {build_s:.2f} s; index memory: {mib:.1f} MiB ({segments:,} video segments x 2 renditions)"
-    )
+    print(f"Index build: {build_s:.2f} s; index memory: {mib:.1f} MiB ({segments:,} video segments x 2)")
     print()
     print(TABLE_HEADER)
     for r in results:

@@ -129,6 +129,7 @@ def _platform(tmp: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "PORT": str(port),
+        "CDN_PORT": str(_free_port()),
         "HOST": "127.0.0.1",
         "DATABASE_URL": f"sqlite:///{tmp / 'tstv.db'}",
         "HLS_SEGMENT_DIR": str(tmp / "hls"),
@@ -154,6 +155,10 @@ def _platform(tmp: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    nginx_pid = tmp / "cdn" / "nginx.pid"
+    assert not nginx_pid.exists() or not Path(f"/proc/{nginx_pid.read_text().strip()}").exists(), (
+        "CDN stopped"
+    )
 
 
 def _on_air(base: str) -> dict[str, str]:

@@ -301,3 +301,31 @@ async def test_revoked_rights_let_a_started_playback_finish(
         assert (await client.get(media_url, headers=admin)).status_code == 403
     finally:
         await _set_entry(app, ch.entries[4].id, catchup_eligible=True)
+
+
+async def test_new_run_replaces_the_partial_tail_of_the_old_one(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    app: FastAPI,
+    settings: Settings,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    """Make-before-break: the old encoder's last, partial segment overlaps the new run's first."""
+    ch = await create_channel(app, t0, PROG, 3)
+    root = settings.hls_segment_dir
+    old = write_run(root, ch.key, t0, t0 + timedelta(seconds=36), kid=secrets.token_hex(16))
+    for rendition in ("video", "audio"):  # the tail FFmpeg writes when stopped 0.4 s into a segment
+        wall = (t0 + timedelta(seconds=36)).strftime("%Y%m%dT%H%M%S")
+        (root / ch.key / old.run_id / rendition / f"{wall}_000006_400000.m4s").touch()
+    new = write_run(
+        root, ch.key, t0 + timedelta(seconds=36), t0 + timedelta(seconds=120), kid=secrets.token_hex(16)
+    )
+    app.state.archive.rescan_channel(ch.key)
+    frozen_clock(t0 + timedelta(seconds=200))
+    _, media = await media_playlists(client, _url(ch, "catchup", 0), viewer_headers)
+    for pl in media.values():
+        assert [round(s.duration, 1) for s in pl.segments] == [6.0] * 10, "no partial tail, no gap"
+        assert [new.run_id in s.uri for s in pl.segments] == [False] * 6 + [True] * 4
+        assert [s.discontinuity for s in pl.segments].count(True) == 1
+        assert pl.segments[6].current_program_date_time == t0 + timedelta(seconds=36)

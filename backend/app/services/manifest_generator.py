@@ -41,14 +41,26 @@ class MediaPlaylistSpec:
 def select_segments(
     index: ArchiveIndex, channel_key: str, rendition: str, start: float, end: float
 ) -> list[Segment]:
-    """Segments covering [start, end) in order, skipping any that re-cover time an earlier run covered."""
+    """Segments covering [start, end) in order, each instant from one run only.
+
+    Where a new run overlaps the end of the previous one (a restart or key rotation starts the new
+    encoder before the old one stops), the new run wins and the old run's tail (a partial segment
+    written as it was stopped) is dropped: no repeated picture, no gap.
+    """
     out: list[Segment] = []
-    covered_until = -math.inf
     for seg in index.iter_range(channel_key, rendition, start, end):
-        if seg.start < covered_until - _OVERLAP_TOLERANCE_S:
-            continue
+        if out and seg.start < out[-1].end - _OVERLAP_TOLERANCE_S:
+            if seg.run.run_id == out[-1].run.run_id:
+                continue  # cannot happen within one run; be safe
+            while (
+                out
+                and out[-1].run.run_id != seg.run.run_id
+                and out[-1].start >= seg.start - _OVERLAP_TOLERANCE_S
+            ):
+                out.pop()
+            if out and seg.start < out[-1].end - _OVERLAP_TOLERANCE_S:
+                continue  # overlaps a full segment of the old run: keep the old one
         out.append(seg)
-        covered_until = seg.end
     return out
 
 

@@ -245,16 +245,17 @@ class PlaybackService:
         )
 
     def _media_info(self, target: Target, now: datetime) -> MediaInfo:
+        """Codecs, resolution and bandwidth from the newest run in range (a few segments sampled)."""
         spec = self._spec(target, "video", now)
-        video = select_segments(self.index, spec.channel_key, "video", spec.start, spec.end)
+        tail = spec.end - 3 * self.settings.hls_segment_duration
+        video = list(self.index.iter_range(spec.channel_key, "video", max(spec.start, tail), spec.end))
         if not video:
             return DEFAULT_MEDIA_INFO
         run = video[-1].run
-        audio = select_segments(self.index, spec.channel_key, "audio", video[-1].start, video[-1].end + 1)
-        run_path = self.settings.hls_segment_dir / run.channel_key / run.run_id
+        audio = self.index.iter_range(spec.channel_key, "audio", video[0].start, video[-1].end)
         return media_info_for_run(
-            run_path,
-            sample_durations(s for s in reversed(video) if s.run == run),
+            self.settings.hls_segment_dir / run.channel_key / run.run_id,
+            sample_durations(s for s in video if s.run == run),
             sample_durations(s for s in audio if s.run == run),
         )
 

@@ -1,0 +1,38 @@
+"""Development fallback for the segment CDN: `/hls/...` served by the backend when nginx is absent.
+
+Same rules as nginx/cdn.conf: only archive files (strict path pattern), MIME types, long-lived
+immutable caching for segments; everything else 404. CORS comes from the app's middleware.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from app.deps import SettingsDep
+from app.errors import ApiError
+
+router = APIRouter(tags=["cdn"])
+
+_FILE_RE = re.compile(r"^[A-Za-z0-9_]+\.(m4s|mp4|m3u8)$")
+_RUN_RE = re.compile(r"^r[0-9]{13}$")
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
+_TYPES = {"m4s": "video/iso.segment", "mp4": "video/mp4", "m3u8": "application/vnd.apple.mpegurl"}
+
+
+@router.get("/hls/{channel_key}/{run_id}/{rendition}/{name}", include_in_schema=False)
+async def hls_file(
+    channel_key: str, run_id: str, rendition: str, name: str, settings: SettingsDep
+) -> FileResponse:
+    m = _FILE_RE.match(name)
+    if not (m and _KEY_RE.match(channel_key) and _RUN_RE.match(run_id) and rendition in ("video", "audio")):
+        raise ApiError(404, "not_found")
+    path = Path(settings.hls_segment_dir) / channel_key / run_id / rendition / name
+    if not path.is_file():
+        raise ApiError(404, "not_found")
+    ext = m.group(1)
+    cache = "no-cache" if ext == "m3u8" else "public, max-age=31536000, immutable"
+    return FileResponse(path, media_type=_TYPES[ext], headers={"Cache-Control": cache})

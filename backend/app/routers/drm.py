@@ -1,0 +1,140 @@
+"""ClearKey KMS endpoints: the active key of a channel (admin), licences and raw keys (subscribers).
+
+Raw key URL (the EXT-X-KEY URI of the playlists): GET /api/v1/drm/keys/{kid_hex}/raw
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from app.deps import AdminDep, SessionDep, ViewerDep
+from app.errors import ApiError
+from app.models import DrmKey, User
+from app.schemas.drm import DrmKeyOut, LicenseKey, LicenseRequest, LicenseResponse, RotateOut
+from app.services import drm_service
+from app.services.auth_service import TokenClaims
+
+router = APIRouter(prefix="/drm", tags=["drm"])
+admin_router = APIRouter(prefix="/admin/drm", tags=["admin", "drm"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def key_out(key: DrmKey, channel_key: str) -> DrmKeyOut:
+    return DrmKeyOut(
+        key_id=str(key.key_id),
+        kid_hex=key.key_id.hex,
+        key_value_hex=key.key_value.hex(),
+        channel_key=channel_key,
+        active=key.active,
+        created_at=key.created_at,
+        rotated_at=key.rotated_at,
+        expires_at=key.expires_at,
+    )
+
+
+async def require_subscriber(session: SessionDep, claims: TokenClaims) -> None:
+    """The token's subscription claim and the user's current subscription must both be active."""
+    user = await session.get(User, claims.user_id)
+    if user is None:
+        raise ApiError(401, "invalid_token")
+    if not (claims.subscription_active and user.subscription_active):
+        raise ApiError(403, "subscription_required")
+
+
+@router.get("/keys/channel/{channel_key}", response_model=DrmKeyOut)
+async def channel_key_endpoint(channel_key: str, session: SessionDep, _admin: AdminDep) -> DrmKeyOut:
+    channel = await drm_service.channel_by_key(session, channel_key)
+    if channel is None:
+        raise ApiError(404, "channel_not_found")
+    key = await drm_service.get_or_create_active_key(session, channel)
+    return key_out(key, channel_key)
+
+
+def _validation_error(loc: tuple[str | int, ...], msg: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": loc, "type": "value_error", "msg": msg}])
+
+
+@router.post(
+    "/license",
+    response_model=LicenseResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": LicenseRequest.model_json_schema()}},
+        }
+    },
+)
+async def license_endpoint(request: Request, session: SessionDep, claims: ViewerDep) -> Response:
+    # Read the body ourselves: EME clients may send the JSON with any content type.
+    raw = await request.body()
+    try:
+        body = LicenseRequest.model_validate(json.loads(raw or b"null"))
+    except json.JSONDecodeError:
+        raise _validation_error(("body",), "body is not JSON") from None
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    kids: list[uuid.UUID] = []
+    for i, text in enumerate(body.kids):
+        try:
+            raw_kid = drm_service.b64url_decode(text)
+        except ValueError:
+            raise _validation_error(("body", "kids", i), "not base64url") from None
+        if len(raw_kid) != 16:
+            raise _validation_error(("body", "kids", i), "a KID is 16 bytes")
+        kids.append(uuid.UUID(bytes=raw_kid))
+    await require_subscriber(session, claims)
+    found = await drm_service.keys_by_kid(session, kids)
+    if not found:
+        raise ApiError(404, "unknown_kid")
+    keys = [
+        LicenseKey(kid=drm_service.b64url_encode(k.bytes), k=drm_service.b64url_encode(found[k].key_value))
+        for k in kids
+        if k in found
+    ]
+    out = LicenseResponse(keys=keys, type=body.type)
+    return Response(out.model_dump_json(), media_type="application/json", headers=NO_STORE)
+
+
+@router.get(
+    "/keys/{kid}/raw",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the 16-byte key"}},
+)
+async def raw_key_endpoint(kid: str, session: SessionDep, claims: ViewerDep) -> Response:
+    try:
+        key_id = drm_service.parse_kid(kid)
+    except ValueError:
+        raise _validation_error(("path", "kid"), "a KID is 32 hex digits or a UUID") from None
+    await require_subscriber(session, claims)
+    found = await drm_service.keys_by_kid(session, [key_id])
+    if key_id not in found:
+        raise ApiError(404, "unknown_kid")
+    return Response(found[key_id].key_value, media_type="application/octet-stream", headers=NO_STORE)
+
+
+@admin_router.post("/{channel_key}/rotate", response_model=RotateOut)
+async def rotate_endpoint(
+    channel_key: str, request: Request, session: SessionDep, _admin: AdminDep
+) -> RotateOut:
+    channel = await drm_service.channel_by_key(session, channel_key)
+    if channel is None:
+        raise ApiError(404, "channel_not_found")
+    key, old = await drm_service.rotate_key(session, channel)
+    manager = getattr(request.app.state, "simlive", None)
+    restarted = bool(manager is not None and await manager.restart_if_running(channel_key))
+    return RotateOut(
+        channel_key=channel_key,
+        key_id=str(key.key_id),
+        kid_hex=key.key_id.hex,
+        previous_key_id=str(old.key_id) if old else None,
+        rotated_at=key.created_at,
+        encoder_restarted=restarted,
+    )

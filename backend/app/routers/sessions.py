@@ -1,0 +1,52 @@
+"""TSTV viewing sessions: POST to start, PATCH as the 30 s heartbeat (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from app import clock
+from app.deps import SessionDep, ViewerDep
+from app.routers._common import field_error
+from app.schemas.sessions import SessionCreateIn, SessionHeartbeatIn, SessionOut
+from app.services import bookmark_service, session_service
+from app.services.profile_select import resolve_profile
+from app.services.rights import ArchiveView
+
+router = APIRouter(prefix="/tstv/sessions", tags=["sessions"])
+
+
+@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+async def start_session(
+    request: Request, session: SessionDep, claims: ViewerDep, body: SessionCreateIn
+) -> SessionOut:
+    profile = await resolve_profile(session, claims, body.profile_id)
+    archive: ArchiveView = request.app.state.archive
+    row = await session_service.start_session(
+        session,
+        archive,
+        claims.user_id,
+        profile,
+        body.channel_id,
+        body.schedule_entry_id,
+        body.session_type,
+        clock.now(),
+    )
+    return SessionOut.model_validate(row)
+
+
+@router.patch("/{session_id}", response_model=SessionOut)
+async def heartbeat(
+    session: SessionDep,
+    claims: ViewerDep,
+    session_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: SessionHeartbeatIn,
+) -> SessionOut:
+    try:
+        row = await session_service.heartbeat(
+            session, claims.user_id, session_id, body.last_position_s, body.completed, clock.now()
+        )
+    except bookmark_service.PositionBeyondDuration as exc:
+        raise field_error("body", "last_position_s", str(exc)) from None
+    return SessionOut.model_validate(row)

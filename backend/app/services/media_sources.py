@@ -1,0 +1,395 @@
+"""SimLive sources: generate or conform a channel's loop once, cache it by content, reuse it.
+
+A conformed source is H.264 (no B-frames, a key frame every second at 25 fps, so the GOP divides any
+integer segment duration) + AAC 48 kHz, exactly `loop_seconds` long (audio a hair shorter, so a loop
+wrap never overlaps). Real-time playout is then a cheap stream copy (MEDIA-NOTES 5).
+
+Generated sources carry, besides the channel name and the programme clock (mm:ss, when a font is
+available), a machine-readable marker: the frame number inside the loop as 16 white/black boxes along
+the bottom left (bit i at x = MARKER_X0 + i * MARKER_STEP). `decode_marker` reads it back from a
+decoded grey frame; tests use it to check that what is on air matches the EPG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config import Settings
+
+log = logging.getLogger("tstv.sources")
+
+FPS = 25
+GOP_FRAMES = 25  # one second: divides every integer HLS_SEGMENT_DURATION
+AUDIO_RATE = 48000
+AAC_FRAME = 1024
+GEN_WIDTH, GEN_HEIGHT = 640, 360
+GENERATOR_VERSION = "gen-v1"
+CONFORM_VERSION = "conform-v1"
+
+MARKER_BITS = 16
+MARKER_X0 = 10
+MARKER_STEP = 20
+MARKER_SIZE = 16
+MARKER_Y = GEN_HEIGHT - 30
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+    "/Library/Fonts/Arial.ttf",
+)
+
+_DURATION_RE = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+_HAS_AUDIO_RE = re.compile(r"Stream #\d+:\d+.*: Audio:")
+_HAS_VIDEO_RE = re.compile(r"Stream #\d+:\d+.*: Video:")
+
+ProgressFn = Callable[[float], None]
+
+
+def ffmpeg_exe(settings: Settings) -> str:
+    if settings.ffmpeg_binary:
+        return settings.ffmpeg_binary
+    import imageio_ffmpeg
+
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+def cache_dir(settings: Settings) -> Path:
+    """Next to (never inside) the archive, so the CDN cannot serve it."""
+    return settings.hls_segment_dir.parent / "sources-cache"
+
+
+def find_font() -> str | None:
+    for f in FONT_CANDIDATES:
+        if os.path.isfile(f):
+            return f
+    return None
+
+
+def audio_samples(loop_seconds: int) -> int:
+    """Audio length in samples: whole AAC frames, one frame short of the loop (no overlap at a wrap)."""
+    return (loop_seconds * AUDIO_RATE // AAC_FRAME - 1) * AAC_FRAME
+
+
+class SourceError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    has_video: bool
+    has_audio: bool
+
+
+async def probe(ffmpeg: str, path: Path) -> MediaInfo:
+    """`ffmpeg -i` prints the container facts on stderr (there is no ffprobe here)."""
+    proc = await asyncio.create_subprocess_exec(
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-i",
+        str(path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    text = err.decode("utf-8", "replace")
+    m = _DURATION_RE.search(text)
+    if m is None:
+        raise SourceError(f"cannot read {path.name}: {text.strip().splitlines()[-1:] or 'no output'}")
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return MediaInfo(duration, bool(_HAS_VIDEO_RE.search(text)), bool(_HAS_AUDIO_RE.search(text)))
+
+
+def _escape_filter_value(value: str) -> str:
+    """Escape a value for use inside a filtergraph option (quotes, colons, backslashes)."""
+    return value.replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\:").replace(",", "\\,")
+
+
+def marker_filters() -> str:
+    parts = [
+        f"drawbox=x=0:y={MARKER_Y - 10}:w={MARKER_X0 + MARKER_BITS * MARKER_STEP}:h=40:color=black:t=fill"
+    ]
+    for i in range(MARKER_BITS):
+        x = MARKER_X0 + i * MARKER_STEP
+        parts.append(
+            f"drawbox=x={x}:y={MARKER_Y}:w={MARKER_SIZE}:h={MARKER_SIZE}:color=white:t=fill:"
+            f"enable='gte(mod(n\\,{2 ** (i + 1)})\\,{2**i})'"
+        )
+    return ",".join(parts)
+
+
+def decode_marker(frame: bytes, width: int = GEN_WIDTH) -> int:
+    """Frame number (within the loop, modulo 2**16) from a decoded 8-bit grey frame."""
+    value = 0
+    y = MARKER_Y + MARKER_SIZE // 2
+    for i in range(MARKER_BITS):
+        x = MARKER_X0 + i * MARKER_STEP + MARKER_SIZE // 2
+        if frame[y * width + x] > 128:
+            value |= 1 << i
+    return value
+
+
+def _x264_args() -> list[str]:
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "28",
+        "-bf",
+        "0",
+        "-g",
+        str(GOP_FRAMES),
+        "-keyint_min",
+        str(GOP_FRAMES),
+        "-sc_threshold",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        str(FPS),
+    ]
+
+
+def generate_args(ffmpeg: str, name: str, loop_seconds: int, text_file: Path | None, out: Path) -> list[str]:
+    vf = [f"drawbox=x=0:y={GEN_HEIGHT - 60}:w=iw*t/{loop_seconds}:h=12:color=yellow:t=fill", marker_filters()]
+    font = find_font()
+    if font is not None and text_file is not None:
+        vf.append(
+            f"drawtext=fontfile='{_escape_filter_value(font)}':textfile='{_escape_filter_value(str(text_file))}'"
+            ":fontsize=40:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=8:x=24:y=40"
+        )
+    return [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "warning",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"smptebars=size={GEN_WIDTH}x{GEN_HEIGHT}:rate={FPS}:duration={loop_seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:beep_factor=2:sample_rate={AUDIO_RATE}:duration={loop_seconds}",
+        "-vf",
+        ",".join(vf),
+        "-af",
+        f"atrim=end_sample={audio_samples(loop_seconds)}",
+        *_x264_args(),
+        "-c:a",
+        "aac",
+        "-b:a",
+        "48k",
+        "-ac",
+        "1",
+        "-metadata",
+        f"title={name}",
+        "-movflags",
+        "+faststart",
+        "-progress",
+        "pipe:1",
+        "-f",
+        "mp4",
+        str(out),
+    ]
+
+
+def conform_args(ffmpeg: str, src: Path, info: MediaInfo, loop_seconds: int, out: Path) -> list[str]:
+    """Transcode once: loop the input if it is shorter than the programme, cut it if longer."""
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y"]
+    args += ["-stream_loop", "-1", "-i", str(src)]
+    if not info.has_audio:
+        args += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
+    args += ["-map", "0:v:0", "-map", "0:a:0" if info.has_audio else "1:a:0"]
+    args += ["-vf", f"fps={FPS},scale=-2:'min(720\\,ih)'", "-frames:v", str(loop_seconds * FPS)]
+    args += ["-af", f"aresample={AUDIO_RATE},atrim=end_sample={audio_samples(loop_seconds)}"]
+    args += _x264_args()
+    args += ["-c:a", "aac", "-b:a", "96k", "-ac", "2", "-movflags", "+faststart"]
+    args += ["-progress", "pipe:1", "-f", "mp4", str(out)]
+    return args
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of the file's content (the caller memoises it by path, size and mtime)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class SourceCache:
+    """Prepares sources, at most `concurrency` encodes at a time, never the same one twice at once."""
+
+    def __init__(self, settings: Settings, concurrency: int = 2) -> None:
+        self.settings = settings
+        self.dir = cache_dir(settings)
+        self._sem = asyncio.Semaphore(concurrency)
+        self._inflight: dict[Path, asyncio.Task[Path]] = {}
+        self._digests: dict[tuple[str, int, int], str] = {}
+
+    def user_source(self, channel_key: str) -> Path | None:
+        p = self.settings.hls_sources_dir / f"{channel_key}.mp4"
+        return p if p.is_file() else None
+
+    async def _digest(self, path: Path) -> str:
+        st = path.stat()  # noqa: ASYNC240 - one stat, not worth a thread
+        memo_key = (str(path), st.st_size, st.st_mtime_ns)
+        if memo_key not in self._digests:
+            self._digests[memo_key] = await asyncio.to_thread(_file_digest, path)
+        return self._digests[memo_key]
+
+    async def target_for(self, channel_key: str, name: str, loop_seconds: int) -> tuple[Path, Path | None]:
+        """Cache path of the conformed source and the user file it comes from (None = generated)."""
+        src = self.user_source(channel_key)
+        if src is not None:
+            digest = await self._digest(src)
+            tag = hashlib.sha256(f"{CONFORM_VERSION}:{digest}:{loop_seconds}:{FPS}:{GOP_FRAMES}".encode())
+            return self.dir / f"{channel_key}-conformed-{tag.hexdigest()[:20]}.mp4", src
+        font = find_font() or "-"
+        tag = hashlib.sha256(f"{GENERATOR_VERSION}:{name}:{loop_seconds}:{FPS}:{GOP_FRAMES}:{font}".encode())
+        return self.dir / f"{channel_key}-generated-{tag.hexdigest()[:20]}.mp4", None
+
+    async def prepare(
+        self, channel_key: str, name: str, loop_seconds: int, progress: ProgressFn | None = None
+    ) -> Path:
+        target, src = await self.target_for(channel_key, name, loop_seconds)
+        if target.is_file():
+            return target
+        task = self._inflight.get(target)
+        if task is None or task.done():
+            task = asyncio.create_task(self._build(target, src, channel_key, name, loop_seconds, progress))
+            self._inflight[target] = task
+        # shield: a caller giving up (encoder stopped) does not abort a build others may wait for.
+        return await asyncio.shield(task)
+
+    async def _build(
+        self,
+        target: Path,
+        src: Path | None,
+        channel_key: str,
+        name: str,
+        loop_seconds: int,
+        progress: ProgressFn | None,
+    ) -> Path:
+        ffmpeg = ffmpeg_exe(self.settings)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.mp4")
+        logfile = self.dir / f"{channel_key}.prepare.log"
+        async with self._sem:
+            if target.is_file():  # noqa: ASYNC240 - built by another waiter meanwhile
+                return target
+            t0 = time.monotonic()
+            if src is None:
+                text_file = self.dir / f"{channel_key}.clock.txt"
+                text_file.write_text(f"{name}  %{{eif:floor(t/60):d:2}}:%{{eif:mod(floor(t),60):d:2}}")
+                args = generate_args(ffmpeg, name, loop_seconds, text_file, tmp)
+                what = "generating"
+            else:
+                info = await probe(ffmpeg, src)
+                if not info.has_video:
+                    raise SourceError(f"{src.name} has no video stream")
+                args = conform_args(ffmpeg, src, info, loop_seconds, tmp)
+                what = "conforming"
+            log.info(
+                "source: %s",
+                what,
+                extra={"channel": channel_key, "loop_seconds": loop_seconds, "to": target.name},
+            )
+            with logfile.open("ab") as err:
+                proc = await asyncio.create_subprocess_exec(
+                    *args, stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL
+                )
+                try:
+                    await self._follow_progress(proc, channel_key, loop_seconds, progress)
+                    rc = await proc.wait()
+                finally:
+                    if proc.returncode is None:
+                        proc.kill()
+                        await proc.wait()
+            if rc != 0 or not tmp.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                raise SourceError(f"ffmpeg exited {rc} preparing {channel_key}: {tail(logfile)}")
+            os.replace(tmp, target)
+            if progress:
+                progress(1.0)
+            log.info(
+                "source: ready",
+                extra={
+                    "channel": channel_key,
+                    "seconds": round(time.monotonic() - t0, 1),
+                    "file": target.name,
+                },
+            )
+            return target
+
+    @staticmethod
+    async def _follow_progress(
+        proc: asyncio.subprocess.Process, channel_key: str, loop_seconds: int, progress: ProgressFn | None
+    ) -> None:
+        """Drain `-progress pipe:1` (never leave a pipe unread) and log a line every few seconds."""
+        assert proc.stdout is not None
+        last_log = time.monotonic()
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                return
+            if not line.startswith(b"out_time_us="):
+                continue
+            try:
+                frac = min(1.0, max(0.0, int(line.split(b"=", 1)[1]) / 1e6 / loop_seconds))
+            except ValueError:
+                continue
+            if progress:
+                progress(frac)
+            if time.monotonic() - last_log >= 5:
+                last_log = time.monotonic()
+                log.info("source: progress", extra={"channel": channel_key, "percent": round(frac * 100)})
+
+
+def tail(path: Path, max_bytes: int = 1500) -> str:
+    """The last lines of a log file (for `last_error`)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [ln for ln in data.splitlines() if ln.strip()]
+    return "\n".join(lines[-5:])
+
+
+def playout_list(source: Path, loop_seconds: int, loop_offset: int, horizon_seconds: int = 8 * 86400) -> str:
+    """An ffconcat list that starts `loop_offset` into the loop and then repeats it whole.
+
+    (`-ss X -stream_loop -1` would loop back to X, not to 0, and break the EPG; verified.)
+    """
+    path = str(source).replace("'", "'\\''")
+    lines = ["ffconcat version 1.0"]
+    if loop_offset:
+        lines += [f"file '{path}'", f"inpoint {loop_offset}", f"duration {loop_seconds - loop_offset}"]
+    repeats = min(50_000, horizon_seconds // loop_seconds + 1)
+    for _ in range(repeats):
+        lines += [f"file '{path}'", f"duration {loop_seconds}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,159 @@
+"""Retention: delete archive segments older than a channel's `catchup_window_hours`.
+
+A segment goes once its end lies before `now - window` (window = the retention, never shorter than the
+viewer window `cutv_window_hours`). Its end is estimated on the late side (the later of the name's
+wall clock and the run timeline, plus a second for the name's jitter), so nothing inside the window is
+ever deleted. A run directory whose segments are all gone, that is not the live run and began before
+the cut-off, goes as a whole (init segments, FFmpeg's list, run.json). Runs that began after the cut-off
+are not even listed. Safe to run repeatedly and concurrently: a file someone else deleted first is
+simply not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import shutil
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import clock
+from app.config import Settings
+from app.models import Channel
+from app.services import archive_layout as layout
+
+log = logging.getLogger("tstv.retention")
+
+NAME_JITTER = 1.0  # seconds: a segment name's wall clock can be this much early
+
+Listener = Callable[[str, datetime], Awaitable[None] | None]
+
+
+@dataclass
+class ChannelCleanup:
+    channel_key: str
+    cutoff: datetime
+    segments_deleted: int = 0
+    bytes_freed: int = 0
+    runs_removed: int = 0
+
+
+@dataclass
+class CleanupResult:
+    channels_processed: int = 0
+    total_segments_deleted: int = 0
+    total_bytes_freed: int = 0
+    channels: list[ChannelCleanup] = field(default_factory=list)
+
+
+def _name_epoch(wallclock: str) -> float:
+    return datetime.strptime(wallclock, "%Y%m%dT%H%M%S").replace(tzinfo=UTC).timestamp()
+
+
+def _unlink_counted(path: str) -> int | None:
+    """Bytes freed, or None when someone else removed the file first."""
+    try:
+        size = os.stat(path).st_size
+        os.unlink(path)
+    except FileNotFoundError:
+        return None
+    return size
+
+
+def _run_start(run_dir: Path, info: layout.RunInfo | None) -> float:
+    if info is not None:
+        return min(info.anchor, info.started_at)
+    return int(run_dir.name[1:]) / 1000
+
+
+def clean_channel(root: Path, channel_key: str, cutoff: datetime, live_run: str | None) -> ChannelCleanup:
+    """Blocking part of a clean-up of one channel (run it in a worker thread)."""
+    result = ChannelCleanup(channel_key, cutoff)
+    cutoff_ts = cutoff.timestamp()
+    cdir = layout.channel_dir(root, channel_key)
+    try:
+        runs = sorted(e.name for e in os.scandir(cdir) if e.is_dir() and layout.RUN_ID_RE.match(e.name))
+    except FileNotFoundError:
+        return result
+    for run_id in runs:
+        rdir = cdir / run_id
+        info = layout.read_run_info(rdir)
+        if _run_start(rdir, info) >= cutoff_ts:
+            continue  # every segment of this run ends after the cut-off
+        remaining = 0
+        for rendition in layout.RENDITIONS:
+            try:
+                names = [e.name for e in os.scandir(rdir / rendition)]
+            except FileNotFoundError:
+                continue
+            for name in names:
+                seg = layout.parse_segment_name(name)
+                if seg is None:
+                    continue
+                end = _name_epoch(seg.wallclock) + seg.duration
+                if info is not None:
+                    end = max(end, info.anchor + seg.seq * info.segment_duration + seg.duration)
+                if end + NAME_JITTER > cutoff_ts:
+                    remaining += 1
+                    continue
+                freed = _unlink_counted(str(rdir / rendition / name))
+                if freed is not None:
+                    result.segments_deleted += 1
+                    result.bytes_freed += freed
+        if remaining == 0 and run_id != live_run:
+            result.bytes_freed += _remove_run(rdir)
+            result.runs_removed += 1
+    return result
+
+
+def _remove_run(rdir: Path) -> int:
+    """Delete what is left of a finished run (init segments, lists, metadata); bytes freed."""
+    freed = 0
+    for dirpath, _dirnames, filenames in os.walk(rdir, topdown=False):
+        for name in filenames:
+            freed += _unlink_counted(os.path.join(dirpath, name)) or 0
+    shutil.rmtree(rdir, ignore_errors=True)
+    return freed
+
+
+async def cleanup(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    now: datetime | None = None,
+    listener: Listener | None = None,
+    live_runs: Mapping[str, str] | None = None,
+) -> CleanupResult:
+    """Clean every TSTV channel's archive; `listener(channel_key, cutoff)` runs after each channel."""
+    now = now or clock.now()
+    async with sessionmaker() as session:
+        channels = (await session.scalars(select(Channel).where(Channel.cdn_channel_key.is_not(None)))).all()
+    result = CleanupResult()
+    root = Path(settings.hls_segment_dir)
+    for ch in channels:
+        key = ch.cdn_channel_key
+        if key is None or not layout.is_channel_key(key):
+            continue
+        window = timedelta(hours=max(ch.catchup_window_hours, ch.cutv_window_hours))
+        cutoff = now - window
+        res = await asyncio.to_thread(clean_channel, root, key, cutoff, (live_runs or {}).get(key))
+        result.channels_processed += 1
+        result.total_segments_deleted += res.segments_deleted
+        result.total_bytes_freed += res.bytes_freed
+        result.channels.append(res)
+        if listener is not None:
+            out = listener(key, cutoff)
+            if inspect.isawaitable(out):
+                await out
+    if result.total_segments_deleted:
+        log.info(
+            "retention: cleaned",
+            extra={"segments": result.total_segments_deleted, "bytes": result.total_bytes_freed},
+        )
+    return result

@@ -1,0 +1,222 @@
+"""The whole platform as separate processes, for end-to-end tests: the backend under uvicorn, real
+nginx with the project's CDN config, a throwaway PostgreSQL database, and a static server for the
+player harness page (e2e/player.html with Shaka Player from npm)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import http.server
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+from app.config import Settings
+from app.db import make_engine
+from app.models import Channel, ScheduleEntry
+from app.services.cdn_config import nginx_binary, write_cdn_conf
+from app.services.channel_catalogue import SCHEDULE_EPOCH
+from tests.conftest import BACKEND_DIR, create_database, drop_database, migrate
+
+REPO_DIR = BACKEND_DIR.parent
+E2E_DIR = REPO_DIR / "e2e"
+PASSWORD = "e2e-demo-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(check: object, within: float, what: str, every: float = 0.2) -> object:
+    deadline = time.monotonic() + within
+    last: object = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            last = check()  # type: ignore[operator]
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {within} s waiting for {what} (last: {last!r})")
+
+
+async def _add_short_loop_channel(url: str, key: str, loop_seconds: int, around: datetime) -> uuid.UUID:
+    """A channel whose programmes last `loop_seconds`, aligned on the schedule epoch like the seed."""
+    engine = make_engine(Settings(database_url=url))
+    first = int((around - timedelta(minutes=10) - SCHEDULE_EPOCH).total_seconds()) // loop_seconds
+    try:
+        async with engine.begin() as conn:
+            channel_id = uuid.uuid4()
+            await conn.execute(
+                insert(Channel).values(
+                    id=channel_id,
+                    name=f"E2E {key}",
+                    number=900 + secrets.randbelow(99),
+                    genre="Test",
+                    loop_seconds=loop_seconds,
+                    cdn_channel_key=key,
+                    tstv_enabled=True,
+                    startover_enabled=True,
+                    catchup_enabled=True,
+                    catchup_window_hours=168,
+                    cutv_window_hours=168,
+                )
+            )
+            rows = [
+                {
+                    "id": uuid.uuid4(),
+                    "channel_id": channel_id,
+                    "title": f"Short programme {k}",
+                    "genre": "Test",
+                    "start_time": SCHEDULE_EPOCH + timedelta(seconds=k * loop_seconds),
+                    "end_time": SCHEDULE_EPOCH + timedelta(seconds=(k + 1) * loop_seconds),
+                    "catchup_eligible": True,
+                    "startover_eligible": True,
+                }
+                for k in range(first, first + 3600 // loop_seconds)
+            ]
+            await conn.execute(insert(ScheduleEntry), rows)
+    finally:
+        await engine.dispose()
+    return channel_id
+
+
+@dataclass
+class Stack:
+    api: str
+    cdn: str
+    page: str
+    hls_dir: Path
+    channel_key: str
+    channel_id: uuid.UUID
+    admin_token: str
+    viewer_token: str
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.viewer_token}"}
+
+    def get(self, path: str, token: str | None = None) -> httpx.Response:
+        return httpx.get(self.api + path, headers=self.headers(token), timeout=30)
+
+    def post(self, path: str, token: str | None = None) -> httpx.Response:
+        return httpx.post(self.api + path, headers=self.headers(token), timeout=60)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _page_server() -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(E2E_DIR))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
+def _process(args: list[str], log: Path, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **kwargs)  # type: ignore[call-overload]
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
+    nginx = nginx_binary()
+    assert nginx, "nginx is required (make test installs it)"
+    assert (E2E_DIR / "node_modules" / "shaka-player").is_dir(), "run `npm ci` in e2e/ (make test does)"
+    db_name = f"tstv_e2e_{secrets.token_hex(4)}"
+    db_url = asyncio.run(create_database(db_name))
+    key = "e2e" + secrets.token_hex(2)
+    hls = tmp / "hls"
+    hls.mkdir()
+    try:
+        asyncio.run(migrate(db_url))
+        channel_id = asyncio.run(
+            _add_short_loop_channel(db_url, key, loop_seconds, datetime.now(SCHEDULE_EPOCH.tzinfo))
+        )
+        with _page_server() as page:
+            cdn_port, api_port = free_port(), free_port()
+            conf = write_cdn_conf(hls, cdn_port, [page], tmp / "nginx")
+            env = {
+                **os.environ,
+                "DATABASE_URL": db_url,
+                "HLS_SEGMENT_DIR": str(hls),
+                "HLS_SOURCES_DIR": str(tmp / "sources"),
+                "CDN_BASE_URL": f"http://127.0.0.1:{cdn_port}/hls",
+                "CORS_ORIGINS": page,
+                "SIMLIVE_AUTOSTART": "false",
+                "TSTV_DEMO_PASSWORD": PASSWORD,
+                "JWT_SECRET": "e2e-" + secrets.token_hex(24),
+                "TSTV_ENV": "production",
+            }
+            with (
+                _process([nginx, "-p", str(tmp / "nginx"), "-c", str(conf)], tmp / "nginx.log"),
+                _process(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "--factory",
+                        "app.main:app_factory",
+                        "--port",
+                        str(api_port),
+                    ],
+                    tmp / "backend.log",
+                    cwd=BACKEND_DIR,
+                    env=env,
+                ),
+            ):
+                api = f"http://127.0.0.1:{api_port}"
+                wait_until(
+                    lambda: httpx.get(f"{api}/healthz", timeout=2).status_code == 200, 90, "the backend"
+                )
+                wait_until(lambda: httpx.get(f"http://127.0.0.1:{cdn_port}/hls/", timeout=2), 30, "nginx")
+
+                def token(email: str) -> str:
+                    r = httpx.post(f"{api}/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+                    r.raise_for_status()
+                    value: str = r.json()["access_token"]
+                    return value
+
+                yield Stack(
+                    api=api,
+                    cdn=f"http://127.0.0.1:{cdn_port}/hls",
+                    page=page,
+                    hls_dir=hls,
+                    channel_key=key,
+                    channel_id=channel_id,
+                    admin_token=token("admin@tstv.local"),
+                    viewer_token=token("viewer@tstv.local"),
+                )
+    finally:
+        asyncio.run(drop_database(db_name))

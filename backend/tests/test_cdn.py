@@ -1,0 +1,153 @@
+"""The segment CDN: real nginx with nginx/cdn.conf, and the backend's development fallback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.services.cdn_config import nginx_binary, write_cdn_conf
+
+ORIGIN = "http://localhost:5173"
+RUN = "r1795000000000"
+SEG_NAME = "20261120T000000_000000_6000000.m4s"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _archive(root: Path, key: str = "cdn1", state_files: bool = True) -> Path:
+    rdir = root / key / RUN
+    for rendition, init in (("video", "init_0.mp4"), ("audio", "init_1.mp4")):
+        (rdir / rendition).mkdir(parents=True, exist_ok=True)
+        (rdir / rendition / init).write_bytes(b"init")
+        (rdir / rendition / SEG_NAME).write_bytes(b"segment-bytes")
+        (rdir / rendition / "index.m3u8").write_text("#EXTM3U\n")
+    (rdir / "run.json").write_text('{"secret": true}')
+    (root / key / "encoder.log").write_text("log")
+    if state_files:
+        (root / ".simlive").mkdir(exist_ok=True)
+        (root / ".simlive" / "state.json").write_text("{}")
+    return rdir
+
+
+def _raw_get(port: int, target: str) -> tuple[int, bytes]:
+    """A request with the path exactly as given (no client-side normalisation)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1])
+    return status, data.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in data else b""
+
+
+@pytest.fixture(scope="module")
+def cdn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path]]:
+    nginx = nginx_binary()
+    if nginx is None:
+        pytest.skip("nginx is not installed (make test installs it)")
+    root = tmp_path_factory.mktemp("cdn-archive")
+    prefix = tmp_path_factory.mktemp("cdn-prefix")
+    _archive(root)
+    port = _free_port()
+    conf = write_cdn_conf(root, port, [ORIGIN, "http://localhost:8000"], prefix)
+    check = subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf)], stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "nginx did not come up"
+            assert proc.poll() is None, "nginx exited"
+            time.sleep(0.05)
+        yield base, port, root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_segment_headers(cdn: tuple[str, int, Path]) -> None:
+    base, _, _ = cdn
+    url = f"{base}/hls/cdn1/{RUN}/video/{SEG_NAME}"
+    r = httpx.get(url, headers={"Origin": ORIGIN})
+    assert r.status_code == 200 and r.content == b"segment-bytes"
+    assert r.headers["content-type"] == "video/iso.segment"
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    cache = r.headers["cache-control"]
+    assert "immutable" in cache and "max-age=31536000" in cache and "public" in cache
+
+    r = httpx.get(f"{base}/hls/cdn1/{RUN}/audio/init_1.mp4", headers={"Origin": ORIGIN})
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    assert "immutable" in r.headers["cache-control"]
+    r = httpx.get(f"{base}/hls/cdn1/{RUN}/video/index.m3u8")
+    assert r.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert r.headers["cache-control"] == "no-cache"
+
+    # Other origins get no CORS grant; preflight works for the allowed one.
+    r = httpx.get(url, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    r = httpx.options(url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == ORIGIN
+    r = httpx.get(url, headers={"Range": "bytes=0-3"})
+    assert r.status_code == 206 and r.content == b"segm"
+
+
+def test_no_listing_no_traversal_no_private_files(cdn: tuple[str, int, Path]) -> None:
+    base, port, _ = cdn
+    for path in ("/hls/", "/hls/cdn1/", f"/hls/cdn1/{RUN}/", f"/hls/cdn1/{RUN}/video/", "/"):
+        r = httpx.get(base + path)
+        assert r.status_code == 404, path
+        assert SEG_NAME.encode() not in r.content
+    for path in (f"/hls/cdn1/{RUN}/run.json", "/hls/cdn1/encoder.log", "/hls/.simlive/state.json"):
+        assert httpx.get(base + path).status_code == 404, path
+    for target in (
+        "/hls/../../../../etc/passwd",
+        "/hls/cdn1/../../../etc/passwd",
+        "/hls/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        f"/hls/cdn1/{RUN}/video/..%2f..%2frun.json",
+        f"/hls/cdn1/{RUN}/video/%2e%2e/%2e%2e/run.json",
+        f"/hls/cdn1/{RUN}/video/../../{RUN}/run.json",
+    ):
+        status, body = _raw_get(port, target)
+        assert status in (400, 403, 404), (target, status)
+        assert b"root:" not in body and b"secret" not in body
+
+
+async def test_backend_fallback_serves_hls(client: httpx.AsyncClient, hls_dir: Path) -> None:
+    rdir = _archive(hls_dir, "cdnfb", state_files=False)
+    try:
+        r = await client.get(f"/hls/cdnfb/{RUN}/video/{SEG_NAME}")
+        assert r.status_code == 200 and r.content == b"segment-bytes"
+        assert r.headers["content-type"] == "video/iso.segment"
+        assert "immutable" in r.headers["cache-control"]
+        for path in (
+            f"/hls/cdnfb/{RUN}/run.json",
+            f"/hls/cdnfb/{RUN}/video/..%2f..%2frun.json",
+            "/hls/cdnfb/encoder.log",
+            f"/hls/cdnfb/{RUN}/video/",
+            f"/hls/cdnfb/{RUN}/other/{SEG_NAME}",
+        ):
+            assert (await client.get(path)).status_code == 404, path
+    finally:
+        shutil.rmtree(rdir.parent, ignore_errors=True)

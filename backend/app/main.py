@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # --- SimLive encoders and retention (issue 3) ---
         simlive = SimliveManager(settings, db.sessionmaker)
         app.state.simlive = simlive
+        simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
         # Ends stale encoders now; counts the archive and autostarts channels in the background
         # (each channel's supervisor prepares its source, so the server answers at once).
         await simlive.startup(autostart=settings.simlive_autostart)

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,16 +18,10 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import create_database, drop_database, migrate
+from tests.stack import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "bench-demo"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager

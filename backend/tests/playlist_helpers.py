@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import httpx
 import m3u8
 from fastapi import FastAPI
 
 from app.models import Channel, ScheduleEntry
+from tests.archive_factory import create_recorded_channel
 
 
 @dataclass
@@ -26,33 +26,12 @@ class ArchiveChannel:
 
 
 async def create_channel(
-    app: FastAPI, first_start: datetime, programme_seconds: int, count: int, **channel_fields: object
+    app: FastAPI, first_start: datetime, programme_seconds: int, count: int, **channel_fields: Any
 ) -> ArchiveChannel:
-    """A TSTV channel with `count` back-to-back programmes starting at `first_start`."""
-    key = "t" + secrets.token_hex(4)
-    async with app.state.db.sessionmaker() as session:
-        channel = Channel(
-            name=f"Test {key}",
-            number=10_000 + secrets.randbelow(1_000_000),
-            cdn_channel_key=key,
-            loop_seconds=programme_seconds,
-            **channel_fields,
-        )
-        session.add(channel)
-        await session.flush()
-        entries = [
-            ScheduleEntry(
-                id=uuid.uuid4(),
-                channel_id=channel.id,
-                title=f"Programme {i}",
-                genre="Test",
-                start_time=first_start + timedelta(seconds=i * programme_seconds),
-                end_time=first_start + timedelta(seconds=(i + 1) * programme_seconds),
-            )
-            for i in range(count)
-        ]
-        session.add_all(entries)
-        await session.commit()
+    """A private TSTV channel with `count` back-to-back programmes starting at `first_start`."""
+    channel, entries = await create_recorded_channel(
+        app, first_start, programme_seconds, count, **channel_fields
+    )
     return ArchiveChannel(channel, entries)
 
 

@@ -329,3 +329,32 @@ async def test_new_run_replaces_the_partial_tail_of_the_old_one(
         assert [new.run_id in s.uri for s in pl.segments] == [False] * 6 + [True] * 4
         assert [s.discontinuity for s in pl.segments].count(True) == 1
         assert pl.segments[6].current_program_date_time == t0 + timedelta(seconds=36)
+
+
+async def test_retention_removes_old_programmes_from_index_and_playlists(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    app: FastAPI,
+    settings: Settings,
+) -> None:
+    """A channel keeping 1 hour on disk: a clean-up deletes a 3-hour-old programme's files and the
+    index forgets them at once, while a recent programme still plays."""
+    now = datetime.now(UTC)
+    old_start = datetime.fromtimestamp(math.floor(now.timestamp() / 60) * 60 - 3 * 3600, UTC)
+    ch = await create_channel(app, old_start, PROG, 3 * 60 + 10, catchup_window_hours=1, cutv_window_hours=1)
+    recent = next(i for i, e in enumerate(ch.entries) if e.start_time >= now - timedelta(minutes=10))
+    root = settings.hls_segment_dir
+    write_run(root, ch.key, old_start, old_start + timedelta(seconds=PROG), kid=secrets.token_hex(16))
+    r = ch.entries[recent]
+    write_run(root, ch.key, r.start_time, r.end_time, kid=secrets.token_hex(16))
+    app.state.archive.rescan_channel(ch.key)
+    old = ch.entries[0]
+    assert app.state.archive.holds(ch.key, old.start_time, old.end_time)
+
+    result = await client.post("/api/v1/admin/simlive/cleanup", headers=admin_headers)
+    assert result.status_code == 200 and result.json()["total_segments_deleted"] >= 20
+    assert app.state.archive.segment_count(ch.key) == PROG // 6
+    assert not app.state.archive.holds(ch.key, old.start_time, old.end_time)
+    assert not any((root / ch.key).glob(f"*/video/{old.start_time:%Y%m%dT%H}*.m4s"))
+    assert (await client.get(_url(ch, "catchup", recent), headers=viewer_headers)).status_code == 200

@@ -156,13 +156,13 @@ def test_startover_begins_at_the_programme_start(
     stack: Stack, page: Page, first_programme: Programme
 ) -> None:
     p = first_programme
-    _sleep_until(p.start + 8)
+    # Late enough that the live edge is well past the start (Shaka's default live start point).
+    _sleep_until(p.start + 22)
     path = f"/api/v1/tstv/startover/{stack.channel_id}/manifest?schedule_entry_id={p.id}"
     started = time.monotonic()
     state = _play(page, stack, path)
     assert time.monotonic() - started < 5
     # The playhead's programme-date-time at the first frame is the programme's first frame.
-    assert abs(state["playheadDate"] - p.start) <= 1.0 + state["currentTime"] - state["seekRange"]["start"]
     assert abs(state["playheadDate"] - p.start) <= 1.0, (state, p)
     _advances(page, 5)
 

@@ -19,6 +19,7 @@ from app.services.media_info import MediaInfo
 # Overlap tolerated between runs before a segment counts as covering already-covered time.
 _OVERLAP_TOLERANCE_S = 0.25
 AUDIO_GROUP = "aud"
+_MIN_START_OFFSET_S = 0.001
 
 
 class PlaylistKind(StrEnum):
@@ -92,7 +93,9 @@ def render_media_playlist(
     elif spec.kind is PlaylistKind.VOD:
         lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
     if spec.start_at is not None and segments:
-        offset = max(0.0, spec.start_at - segments[0].start)
+        # Shaka 4.12 ignores a start time of exactly 0 (falsy) and then starts an EVENT playlist at
+        # the live edge; a millisecond in keeps start-over at the programme's first frame.
+        offset = max(_MIN_START_OFFSET_S, spec.start_at - segments[0].start)
         lines.append(f"#EXT-X-START:TIME-OFFSET={offset:.3f},PRECISE=YES")
     base = cdn_base.rstrip("/")
     previous: Segment | None = None

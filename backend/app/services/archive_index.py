@@ -338,10 +338,11 @@ class ArchiveIndex:
 
     def latest_end(self, channel_key: str, rendition: str = "video") -> float | None:
         ch = self._channels.get(channel_key)
-        if ch is None or not len(ch.tracks[rendition]):
+        if ch is None:
             return None
-        t = ch.tracks[rendition]
-        return t.starts[-1] + t.durs_us[-1] / 1e6
+        with self._lock:  # the poller may be appending in its thread
+            t = ch.tracks[rendition]
+            return t.starts[-1] + t.durs_us[-1] / 1e6 if len(t) else None
 
 
 def utc(ts: float) -> datetime:

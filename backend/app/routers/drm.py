@@ -75,7 +75,7 @@ async def license_endpoint(request: Request, session: SessionDep, claims: Viewer
     raw = await request.body()
     try:
         body = LicenseRequest.model_validate(json.loads(raw or b"null"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise _validation_error(("body",), "body is not JSON") from None
     except ValidationError as exc:
         raise RequestValidationError(

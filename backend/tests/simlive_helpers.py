@@ -7,15 +7,18 @@ import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Channel
+from app.models import Channel, ScheduleEntry
 from app.services import archive_layout as layout
+from app.services.channel_catalogue import SCHEDULE_EPOCH
 from app.services.media_sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
 
 T = TypeVar("T")
@@ -40,6 +43,54 @@ async def add_channel(
         session.add(ch)
         await session.commit()
         return ch.id
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: uuid.UUID
+    start: float  # epoch seconds
+    end: float
+
+
+async def add_programmes(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    channel_id: uuid.UUID,
+    loop_seconds: int,
+    around: float,
+    minutes: int = 30,
+) -> list[Programme]:
+    """Programmes of `loop_seconds` each, aligned on the schedule epoch like the seed (programme k
+    starts at SCHEDULE_EPOCH + k * loop), from a minute before `around` for `minutes`."""
+    first = int(around - 60 - SCHEDULE_EPOCH.timestamp()) // loop_seconds
+    epoch = SCHEDULE_EPOCH.timestamp()
+    programmes = [
+        Programme(uuid.uuid4(), epoch + k * loop_seconds, epoch + (k + 1) * loop_seconds)
+        for k in range(first, first + minutes * 60 // loop_seconds)
+    ]
+    async with sessionmaker() as session:
+        await session.execute(
+            insert(ScheduleEntry),
+            [
+                {
+                    "id": p.id,
+                    "channel_id": channel_id,
+                    "title": f"Short programme {p.start - epoch:.0f}",
+                    "genre": "Test",
+                    "start_time": SCHEDULE_EPOCH + timedelta(seconds=p.start - epoch),
+                    "end_time": SCHEDULE_EPOCH + timedelta(seconds=p.end - epoch),
+                    "catchup_eligible": True,
+                    "startover_eligible": True,
+                }
+                for p in programmes
+            ],
+        )
+        await session.commit()
+    return programmes
+
+
+async def sleep_until(ts: float) -> None:
+    """Wait for a wall-clock instant (programme times are wall-clock times)."""
+    await asyncio.sleep(max(0.0, ts - time.time()))
 
 
 async def remove_channels(sessionmaker: async_sessionmaker[AsyncSession], keys: list[str]) -> None:

@@ -77,6 +77,8 @@ def test_poll_follows_ffmpeg_playlists_and_catches_up(tmp_path: Path) -> None:
     _ffmpeg_writes(tmp_path, info, range(2))
     # A segment still being written has a temporary name: never indexed.
     (tmp_path / "live1" / info.run_id / "video" / "20261120T120012_000002_%t.m4s.tmp").touch()
+    # FFmpeg stopped in its pre-roll writes an empty segment: never indexed.
+    (tmp_path / "live1" / info.run_id / "video" / "20261120T120000_000000_0.m4s").touch()
     index.poll()
     assert index.segment_count("live1") == 2
     version = index.version("live1")

@@ -129,9 +129,11 @@ def _parse_name(name: str) -> tuple[int, int, int] | None:
     if len(parts) != 3:
         return None
     try:
-        return int(parts[1]), int(parts[2]), int(parts[0][:8] + parts[0][9:])
+        seq, dur_us, wall = int(parts[1]), int(parts[2]), int(parts[0][:8] + parts[0][9:])
     except ValueError:
         return None
+    # FFmpeg stopped before its first frame writes an empty segment: nothing to play.
+    return (seq, dur_us, wall) if dur_us > 0 else None
 
 
 class ArchiveIndex:
@@ -190,8 +192,8 @@ class ArchiveIndex:
             for run_id in new_runs:
                 with self._lock:
                     self._run_index(ch, channel_key, run_id)
-            # Only the newest runs can still be growing.
-            for run_id in run_ids[-2:]:
+            # Only the newest runs can still be growing (a handover overlaps two, a crash in it a third).
+            for run_id in run_ids[-3:]:
                 self._poll_run(ch, cdir, run_id)
 
     def _poll_run(self, ch: _Channel, cdir: Path, run_id: str) -> None:

@@ -10,9 +10,16 @@ the anchor and discards that pre-roll, so the *name* of a run's first segment ca
 
 Supervision: an exit is detected at once and the encoder restarted after a backoff (1 s doubling to
 60 s, back to 1 s after a healthy minute); a run that stops producing segments is killed and treated
-the same way. Logs go to `{HLS_SEGMENT_DIR}/{key}/encoder.log`. The wanted state of each channel lives
-in `{HLS_SEGMENT_DIR}/.simlive/state.json`, the pids of the children in `.../pids.json`: a new
-backend ends encoders a dead one left behind (only processes whose command line names this archive).
+the same way. Such restarts leave a gap in the archive. An operator restart or key rotation of a
+running encoder does not: it is make-before-break (`_replace_run`, `encoder_handover`). The new run
+starts while the old one keeps going; the old one finishes the segment that ends at the new run's
+anchor and is then stopped. Its exit is expected: no crash, no backoff, not counted in `restarts`
+(which counts unplanned exits only); it is stopped with the channel and on shutdown, and listed in
+the pidfile like the live encoder.
+
+Logs go to `{HLS_SEGMENT_DIR}/{key}/encoder.log`. The wanted state of each channel lives in
+`{HLS_SEGMENT_DIR}/.simlive/state.json`, the pids of the children in `.../pids.json`: a new backend
+ends encoders a dead one left behind (only processes whose command line names this archive).
 Children also get PR_SET_PDEATHSIG on Linux, so even `kill -9` of the backend takes them down.
 """
 
@@ -44,6 +51,7 @@ from app.models import Channel
 from app.services import archive_layout as layout
 from app.services import drm_service, retention
 from app.services.channel_catalogue import SCHEDULE_EPOCH
+from app.services.encoder_handover import wait_for_handover_point
 from app.services.media_sources import SourceCache, ffmpeg_exe, playout_list, tail
 
 log = logging.getLogger("tstv.simlive")
@@ -54,6 +62,7 @@ HEALTHY_AFTER = 60.0  # a run that lived this long resets the backoff
 POLL_SECONDS = 5.0
 TERM_GRACE = 5.0
 SPAWN_LEAD = 0.1  # start FFmpeg this long before its whole second (process start-up)
+REPLACE_TIMEOUT = 30.0  # how long an operator restart waits for the new run to be spawned
 LOG_ROTATE_BYTES = 2 * 1024 * 1024
 PLAYOUT_FILE = "playout.ffconcat"
 STATE_DIR = ".simlive"
@@ -97,6 +106,17 @@ def _proc_cmdline(pid: int) -> str | None:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
     except OSError:
         return None
+
+
+def _listed_pids(entry: Any) -> list[int]:
+    """The pids of one channel's pidfile entry: the live encoder and any being replaced."""
+    if not isinstance(entry, dict):
+        return []
+    listed = [entry.get("pid")]
+    retiring = entry.get("retiring")
+    if isinstance(retiring, list):
+        listed += [r.get("pid") for r in retiring if isinstance(r, dict)]
+    return [p for p in listed if isinstance(p, int) and not isinstance(p, bool)]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -156,6 +176,22 @@ def scan_channel(cdir: Path) -> Counters:
     return c
 
 
+@dataclass(eq=False)
+class RetiringRun:
+    """An encoder being replaced: it runs on until its handover point, then is stopped."""
+
+    proc: asyncio.subprocess.Process
+    run: layout.RunInfo
+    task: asyncio.Task[None] | None = None  # the handover; None until the successor is spawned
+
+
+class _Replace:
+    """What `_watch` returns when an operator asked for the encoder to be replaced."""
+
+
+REPLACE = _Replace()
+
+
 @dataclass
 class ChannelRuntime:
     key: str
@@ -177,6 +213,11 @@ class ChannelRuntime:
     source_progress: float | None = None
     counters: Counters = field(default_factory=Counters)
     last_segment_mono: float | None = None
+    # Make-before-break restarts: the request, its outcome (resolved when the new run is spawned)
+    # and the runs being replaced.
+    replace_event: asyncio.Event = field(default_factory=asyncio.Event)
+    replacement: asyncio.Future[None] | None = None
+    retiring: list[RetiringRun] = field(default_factory=list)
 
 
 class SimliveManager:
@@ -318,13 +359,20 @@ class SimliveManager:
         return self.status_of(key)
 
     async def restart(self, key: str) -> dict[str, Any]:
+        """Operator restart (also key rotation). A running encoder is replaced make-before-break and
+        this returns once the new run is spawned; one still starting or waiting out a backoff is
+        stopped and started again. A handover still in progress is waited for first."""
         rt = await self._runtime(key)
         async with rt.lock:
             if not rt.wanted and rt.task is None:
                 raise ApiError(409, "not_running")
-            await self._halt(rt)
-            rt.wanted = True
-            self._launch(rt)
+            await self._handovers_done(rt)
+            if self._replaceable(rt):
+                await self._request_replacement(rt)
+            else:
+                await self._halt(rt)
+                rt.wanted = True
+                self._launch(rt)
         return self.status_of(key)
 
     async def restart_if_running(self, key: str) -> bool:
@@ -333,6 +381,43 @@ class SimliveManager:
             return False
         await self.restart(key)
         return True
+
+    @staticmethod
+    def _replaceable(rt: ChannelRuntime) -> bool:
+        return (
+            rt.task is not None
+            and not rt.task.done()
+            and rt.state == "running"
+            and rt.proc is not None
+            and rt.proc.returncode is None
+        )
+
+    async def _request_replacement(self, rt: ChannelRuntime) -> None:
+        """Ask the supervisor for a make-before-break restart; wait until the new run is spawned."""
+        assert rt.task is not None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        rt.replacement = done
+        rt.replace_event.set()
+        try:
+            await asyncio.wait({done, rt.task}, timeout=REPLACE_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            rt.replacement = None
+        if done.done() and done.exception() is not None:
+            raise ApiError(503, "encoder_restart_failed", error=rt.last_error)
+
+    def _resolve_replacement(self, rt: ChannelRuntime, error: Exception | None = None) -> None:
+        rt.replace_event.clear()
+        done = rt.replacement
+        if done is not None and not done.done():
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+    async def _handovers_done(self, rt: ChannelRuntime) -> None:
+        tasks = [r.task for r in rt.retiring if r.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
 
     def live_runs(self) -> dict[str, str]:
         return {
@@ -379,10 +464,15 @@ class SimliveManager:
         }
 
     def _poll_counters(self, rt: ChannelRuntime) -> None:
-        """Count the live run's new segments from FFmpeg's own short playlists (two tiny reads)."""
-        run = rt.run
-        if run is None:
-            return
+        """Count new segments of the live run and of any run being replaced."""
+        if rt.run is not None and self._count_run(rt, rt.run):
+            rt.last_segment_mono = time.monotonic()
+        for outgoing in rt.retiring:
+            self._count_run(rt, outgoing.run)
+
+    def _count_run(self, rt: ChannelRuntime, run: layout.RunInfo) -> bool:
+        """Count a run's new segments from FFmpeg's own short playlists (two tiny reads); any new?"""
+        grew = False
         d = self.root / rt.key / run.run_id
         for rendition in layout.RENDITIONS:
             rdir = d / rendition
@@ -413,7 +503,8 @@ class SimliveManager:
                 best = max(best, seg.seq)
             if best > last:
                 rt.counters.seen[(run.run_id, rendition)] = best
-                rt.last_segment_mono = time.monotonic()
+                grew = True
+        return grew
 
     # ---------------------------------------------------------------- retention
 
@@ -450,6 +541,7 @@ class SimliveManager:
 
     def _launch(self, rt: ChannelRuntime) -> None:
         rt.stop_event = asyncio.Event()
+        rt.replace_event = asyncio.Event()
         rt.state = "starting"
         rt.task = asyncio.create_task(self._supervise(rt), name=f"simlive-{rt.key}")
 
@@ -466,6 +558,7 @@ class SimliveManager:
                 log.exception("supervisor failed", extra={"channel": rt.key})
         if rt.proc is not None and rt.proc.returncode is None:
             await self._terminate(rt.proc)
+        await self._end_retiring(rt)
         rt.task = None
         rt.state = "stopped"
         self._poll_counters(rt)
@@ -499,6 +592,7 @@ class SimliveManager:
         backoff = BACKOFF_START
         try:
             while not rt.stop_event.is_set() and not self._closed:
+                rt.state = "starting"
                 try:
                     proc = await self._start_run(rt)
                 except asyncio.CancelledError:
@@ -513,7 +607,7 @@ class SimliveManager:
                     continue
                 if proc is None:  # stopped while preparing
                     break
-                rc = await self._watch(rt, proc)
+                rc = await self._run_until_exit(rt, proc)
                 if rc is None:  # stop requested
                     break
                 lived = time.monotonic() - (rt.started_mono or time.monotonic())
@@ -544,18 +638,119 @@ class SimliveManager:
             if rt.proc is not None and rt.proc.returncode is None:
                 await self._terminate(rt.proc)
 
-    async def _watch(self, rt: ChannelRuntime, proc: asyncio.subprocess.Process) -> int | None:
-        """Wait for the child to exit (its code) or a stop (None); kill it if it stops producing."""
+    async def _run_until_exit(self, rt: ChannelRuntime, proc: asyncio.subprocess.Process) -> int | None:
+        """Watch the live encoder, replacing it whenever an operator asks: the exit code of the one
+        live at the end, or None on a stop."""
+        while True:
+            outcome = await self._watch(rt, proc)
+            if not isinstance(outcome, _Replace):
+                return outcome
+            successor = await self._replace_run(rt, proc)
+            if successor is None:
+                return None
+            proc = successor
+
+    async def _replace_run(
+        self, rt: ChannelRuntime, old: asyncio.subprocess.Process
+    ) -> asyncio.subprocess.Process | None:
+        """Make before break: start the next run while `old` keeps encoding, then hand over (`_retire`).
+
+        Returns the process to watch from now on: the new one, or `old` when the new run cannot start
+        (the restart request fails, the channel stays on air); None when a stop came first (`_halt`
+        then ends `old` too).
+        """
+        assert rt.run is not None
+        outgoing = RetiringRun(old, rt.run)
+        rt.retiring.append(outgoing)  # from now on in the pidfile, and ended by `_halt`
+        try:
+            new = await self._start_run(rt)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            rt.retiring.remove(outgoing)
+            rt.last_error = f"restart failed, previous run kept: {type(exc).__name__}: {exc}"[:2000]
+            log.warning("encoder: restart failed", extra={"channel": rt.key, "error": rt.last_error})
+            self._resolve_replacement(rt, exc)
+            return old
+        if new is None:
+            return None
+        assert rt.run is not None
+        outgoing.task = asyncio.create_task(
+            self._retire(rt, outgoing, rt.run.anchor, rt.stop_event), name=f"simlive-retire-{rt.key}"
+        )
+        return new
+
+    async def _retire(
+        self, rt: ChannelRuntime, outgoing: RetiringRun, successor_anchor: float, stop: asyncio.Event
+    ) -> None:
+        """Let a replaced encoder finish the segment that ends where its successor begins; stop it."""
+        why = "cancelled"
+        try:
+            why = await wait_for_handover_point(
+                outgoing.proc,
+                outgoing.run,
+                self.root / rt.key / outgoing.run.run_id,
+                successor_anchor,
+                stop,
+            )
+        finally:
+            if why == "nothing_to_finish" and outgoing.proc.returncode is None:
+                # Still in its pre-roll: nothing to keep, and TERM would make FFmpeg write an empty
+                # segment at the anchor the new run starts at.
+                with contextlib.suppress(ProcessLookupError):
+                    outgoing.proc.kill()
+            await self._terminate(outgoing.proc)
+            self._count_run(rt, outgoing.run)
+            with contextlib.suppress(ValueError):
+                rt.retiring.remove(outgoing)
+            self._write_pids()
+            extra = {
+                "channel": rt.key,
+                "pid": outgoing.proc.pid,
+                "run": outgoing.run.run_id,
+                "handover": why,
+                "code": outgoing.proc.returncode,
+            }
+            if why in ("late", "exited"):
+                log.warning("encoder: replaced run ended off its handover point (gap?)", extra=extra)
+            else:
+                log.info("encoder: replaced run stopped", extra=extra)
+
+    async def _end_retiring(self, rt: ChannelRuntime) -> None:
+        """Stop every encoder still being replaced (a set stop event ends their handover at once)."""
+        for outgoing in list(rt.retiring):
+            task = outgoing.task
+            if task is not None:
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    if not task.cancelled():
+                        raise
+                except Exception:
+                    log.exception("handover failed", extra={"channel": rt.key})
+            await self._terminate(outgoing.proc)
+            with contextlib.suppress(ValueError):
+                rt.retiring.remove(outgoing)
+
+    async def _watch(self, rt: ChannelRuntime, proc: asyncio.subprocess.Process) -> int | _Replace | None:
+        """Wait for the child to exit (its code), a stop (None) or a replacement request (REPLACE);
+        kill it if it stops producing."""
         stall_limit = 3 * self.settings.hls_segment_duration + 15
         waiter = asyncio.ensure_future(proc.wait())
+        stop = asyncio.ensure_future(rt.stop_event.wait())
+        replace = asyncio.ensure_future(rt.replace_event.wait())
         try:
             while True:
-                done, rc = await self._until_stop(rt, asyncio.shield(waiter), wait_s=POLL_SECONDS)
-                if done:
+                await asyncio.wait(
+                    {waiter, stop, replace}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                if waiter.done():
                     self._poll_counters(rt)
-                    return int(rc)
-                if rt.stop_event.is_set():
+                    return int(waiter.result())
+                if stop.done():
                     return None
+                if replace.done():
+                    return REPLACE
                 self._poll_counters(rt)
                 ref = rt.last_segment_mono or rt.started_mono or time.monotonic()
                 if time.monotonic() - ref > stall_limit and proc.returncode is None:
@@ -563,11 +758,11 @@ class SimliveManager:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
         finally:
-            if not waiter.done():
-                waiter.cancel()
+            for fut in (waiter, stop, replace):
+                if not fut.done():
+                    fut.cancel()
 
     async def _start_run(self, rt: ChannelRuntime) -> asyncio.subprocess.Process | None:
-        rt.state = "starting"
         source = self.sources.user_source(rt.key)
         rt.source = str(source) if source else "generated"
 
@@ -639,9 +834,18 @@ class SimliveManager:
         rt.last_segment_mono = None
         rt.state = "running"
         self._write_pids()
+        self._resolve_replacement(rt)
         log.info(
             "encoder: started",
-            extra={"channel": rt.key, "pid": proc.pid, "run": info.run_id, "offset": offset, "kid": kid_hex},
+            extra={
+                "channel": rt.key,
+                "pid": proc.pid,
+                "run": info.run_id,
+                "anchor": anchor,
+                "offset": offset,
+                "kid": kid_hex,
+                "replacing": [r.proc.pid for r in rt.retiring],
+            },
         )
         return proc
 
@@ -694,34 +898,45 @@ class SimliveManager:
         _atomic_write_json(self.state_dir / "state.json", self._wanted)
 
     def _write_pids(self) -> None:
-        pids = {
-            k: {"pid": rt.proc.pid, "run_id": rt.run.run_id if rt.run else None}
-            for k, rt in self.channels.items()
-            if rt.proc is not None and rt.proc.returncode is None
-        }
+        """Every live child per channel: `pid` (the live encoder) and `retiring` (being replaced)."""
+        pids: dict[str, dict[str, Any]] = {}
+        for k, rt in self.channels.items():
+            entry: dict[str, Any] = {}
+            if rt.proc is not None and rt.proc.returncode is None:
+                entry.update(pid=rt.proc.pid, run_id=rt.run.run_id if rt.run else None)
+            retiring = [
+                {"pid": r.proc.pid, "run_id": r.run.run_id}
+                for r in rt.retiring
+                if r.proc.returncode is None and r.proc is not rt.proc
+            ]
+            if retiring:
+                entry["retiring"] = retiring
+            if entry:
+                pids[k] = entry
         _atomic_write_json(self.state_dir / "pids.json", pids)
 
     def kill_stale(self) -> list[int]:
         """End encoders listed in the pidfile whose command line names this archive (not ours)."""
         ours = {rt.proc.pid for rt in self.channels.values() if rt.proc is not None}
+        ours |= {r.proc.pid for rt in self.channels.values() for r in rt.retiring}
         marker = str(self.root)
         killed = []
         for key, entry in _read_json(self.state_dir / "pids.json").items():
-            pid = entry.get("pid") if isinstance(entry, dict) else None
-            if not isinstance(pid, int) or pid in ours or pid <= 1:
-                continue
-            cmd = _proc_cmdline(pid)
-            if cmd is None or "ffmpeg" not in cmd or f"{marker}/{key}/" not in cmd:
-                continue
-            log.warning("simlive: ending stale encoder", extra={"channel": key, "pid": pid})
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + TERM_GRACE
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _pid_alive(pid):
+            for pid in _listed_pids(entry):
+                if pid in ours or pid <= 1:
+                    continue
+                cmd = _proc_cmdline(pid)
+                if cmd is None or "ffmpeg" not in cmd or f"{marker}/{key}/" not in cmd:
+                    continue
+                log.warning("simlive: ending stale encoder", extra={"channel": key, "pid": pid})
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+                    os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + TERM_GRACE
+                while _pid_alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if _pid_alive(pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
         _atomic_write_json(self.state_dir / "pids.json", {})
         return killed

@@ -42,6 +42,16 @@ class BookmarkRow:
     updated_at: datetime
 
 
+# The columns of a BookmarkRow, in its field order.
+_ROW_COLUMNS = (
+    Bookmark.content_type,
+    Bookmark.content_id,
+    Bookmark.position_seconds,
+    Bookmark.duration_seconds,
+    Bookmark.updated_at,
+)
+
+
 def programme_duration(entry: ScheduleEntry) -> float:
     return (entry.end_time - entry.start_time).total_seconds()
 
@@ -85,13 +95,7 @@ def upsert_statement(
         }
     return stmt.on_conflict_do_update(
         index_elements=[Bookmark.profile_id, Bookmark.content_id, Bookmark.content_type], set_=values
-    ).returning(
-        Bookmark.content_type,
-        Bookmark.content_id,
-        Bookmark.position_seconds,
-        Bookmark.duration_seconds,
-        Bookmark.updated_at,
-    )
+    ).returning(*_ROW_COLUMNS)
 
 
 async def save_bookmark(
@@ -130,13 +134,7 @@ async def get_bookmark(
 ) -> BookmarkRow:
     row = (
         await session.execute(
-            select(
-                Bookmark.content_type,
-                Bookmark.content_id,
-                Bookmark.position_seconds,
-                Bookmark.duration_seconds,
-                Bookmark.updated_at,
-            ).where(
+            select(*_ROW_COLUMNS).where(
                 Bookmark.profile_id == profile_id,
                 Bookmark.content_type == content_type,
                 Bookmark.content_id == content_id,
@@ -190,13 +188,7 @@ async def continue_watching(
             BookmarkRow(*r)
             for r in (
                 await session.execute(
-                    select(
-                        Bookmark.content_type,
-                        Bookmark.content_id,
-                        Bookmark.position_seconds,
-                        Bookmark.duration_seconds,
-                        Bookmark.updated_at,
-                    )
+                    select(*_ROW_COLUMNS)
                     .where(Bookmark.profile_id == profile_id, Bookmark.position_seconds > 0)
                     .order_by(Bookmark.updated_at.desc(), Bookmark.id)
                     .limit(batch)

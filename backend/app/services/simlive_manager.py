@@ -79,6 +79,19 @@ def next_anchor(now: float, segment_duration: int) -> int:
     return math.ceil(now / segment_duration) * segment_duration
 
 
+async def _settle(task: asyncio.Task[Any] | None, what: str, channel_key: str) -> None:
+    """Wait for a finishing task; its own cancellation or failure is logged, never raised here."""
+    if task is None:
+        return
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise  # we were cancelled ourselves
+    except Exception:
+        log.exception(f"{what} failed", extra={"channel": channel_key})
+
+
 def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
@@ -547,15 +560,7 @@ class SimliveManager:
 
     async def _halt(self, rt: ChannelRuntime) -> None:
         rt.stop_event.set()
-        task = rt.task
-        if task is not None:
-            try:
-                await task
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise
-            except Exception:
-                log.exception("supervisor failed", extra={"channel": rt.key})
+        await _settle(rt.task, "supervisor", rt.key)
         if rt.proc is not None and rt.proc.returncode is None:
             await self._terminate(rt.proc)
         await self._end_retiring(rt)
@@ -719,15 +724,7 @@ class SimliveManager:
     async def _end_retiring(self, rt: ChannelRuntime) -> None:
         """Stop every encoder still being replaced (a set stop event ends their handover at once)."""
         for outgoing in list(rt.retiring):
-            task = outgoing.task
-            if task is not None:
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    if not task.cancelled():
-                        raise
-                except Exception:
-                    log.exception("handover failed", extra={"channel": rt.key})
+            await _settle(outgoing.task, "handover", rt.key)
             await self._terminate(outgoing.proc)
             with contextlib.suppress(ValueError):
                 rt.retiring.remove(outgoing)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import random
 import secrets
 import tempfile
@@ -32,10 +33,14 @@ SEGMENT = 6
 
 
 def build_archive(root: Path) -> None:
+    """Seven days up to now for each channel; a reused archive is topped up to now with a new run
+    (so a programme is on air for start-over), as if the encoder had been restarted."""
     end = math.floor(time.time() / SEGMENT) * SEGMENT
-    start = end - DAYS * 86400
+    index = ArchiveIndex(root)
+    index.rescan()
     for c in CHANNELS:
-        if (root / c.key).exists():
+        start = index.latest_end(c.key) or end - DAYS * 86400
+        if end - start < SEGMENT:
             continue
         t = time.perf_counter()
         write_run(
@@ -47,7 +52,7 @@ def build_archive(root: Path) -> None:
             loop_seconds=c.loop_seconds,
         )
         took = time.perf_counter() - t
-        print(f"  wrote {c.key}: {DAYS * 86400 // SEGMENT:,} segments x 2 renditions in {took:.1f} s")
+        print(f"  wrote {c.key}: {int(end - start) // SEGMENT:,} segments x 2 renditions in {took:.1f} s")
 
 
 def measure_index(root: Path) -> tuple[float, float, int]:
@@ -121,11 +126,14 @@ async def main(seconds: int, archive_dir: Path | None) -> None:
             scenarios = pick_paths(base, token)
             for name, paths in scenarios.items():
                 print(f"  {name}: {len(paths)} distinct URLs")
+                if not paths:
+                    raise SystemExit(f"no URLs for {name}: is the archive current?")
                 for conns in (1, 32):
                     run_wrk(base, token, paths, name, conns, 2)  # warm-up
                     results.append(run_wrk(base, token, paths, name, conns, seconds))
                     print("  " + results[-1].row())
     print()
+    print(f"load average while measuring: {os.getloadavg()[0]:.2f} (2 cores)")
     print(f"Index build: {build_s:.2f} s; index memory: {mib:.1f} MiB ({segments:,} video segments x 2)")
     print()
     print(TABLE_HEADER)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import random
+import secrets
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
-from tests.archive_factory import create_recorded_channel
+from app.models import Channel, Profile
+from app.schemas.catalogue import CatchupChannelListOut, CatchupDayListOut
+from app.services import catalogue_service, rights
+from tests.archive_factory import create_recorded_channel, index_channel, write_run
 
 API = "/api/v1"
 Clock = Callable[[Any], None]
@@ -265,3 +273,231 @@ async def test_listing_carries_the_profiles_bookmark(
     body = await listing(client, f"{API}/tstv/catchup/{ch.id}", viewer_headers)
     positions = {p["schedule_entry"]["id"]: p["bookmark_position_seconds"] for p in body["programs"]}
     assert positions == {str(es[2].id): None, str(es[1].id): 123.5, str(es[0].id): None}
+
+
+# ---- the SQL listing agrees with the rights, on every archive shape ----------------------------
+
+
+async def test_listing_agrees_with_the_rights_on_a_patchy_archive(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    viewer_headers: dict[str, str],
+    frozen_clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recorded stretches that touch programme edges exactly, sit inside one programme, cross a
+    boundary or cover several: the listing (SQL over the covered ranges) and its fallback (the
+    archive checked per row in Python) both list exactly what `rights.catchup_decision` allows."""
+    ch, es = await create_recorded_channel(app, day_start(2), 600, 40)
+    key = ch.cdn_channel_key
+    assert key is not None
+    d = app.state.settings.hls_segment_duration
+    spans = [
+        (es[2].start_time + timedelta(seconds=300), es[3].start_time),  # ends where es[3] starts
+        (es[6].end_time, es[6].end_time + timedelta(seconds=4 * d)),  # starts where es[6] ends
+        (es[10].start_time + timedelta(seconds=120), es[10].start_time + timedelta(seconds=120 + d)),
+        (es[14].end_time - timedelta(seconds=2 * d), es[15].start_time + timedelta(seconds=2 * d)),
+        (es[20].start_time, es[24].end_time),
+    ]
+    rng = random.Random(7)
+    for e in es[26:]:
+        if rng.random() < 0.5:
+            at = e.start_time + timedelta(seconds=d * rng.randrange(0, 600 // d))
+            spans.append((at, at + timedelta(seconds=d)))
+    for start, end in spans:
+        write_run(app.state.settings.hls_segment_dir, key, start, end, segment_duration=d, loop_seconds=600)
+    index_channel(app.state.archive, key)
+    now = es[-1].end_time + timedelta(minutes=1)
+    frozen_clock(now)
+    expected = [
+        str(e.id) for e in reversed(es) if rights.catchup_decision(ch, e, now, app.state.archive).allowed
+    ]
+    assert str(es[2].id) in expected and str(es[3].id) not in expected
+    assert str(es[6].id) not in expected and str(es[7].id) in expected
+    assert {str(es[14].id), str(es[15].id), str(es[10].id)} <= set(expected)
+    assert len(app.state.archive.covered_ranges(key)) >= 8
+
+    async def check() -> None:
+        url = f"{API}/tstv/catchup/{ch.id}"
+        full = await listing(client, url, viewer_headers, limit=200)
+        assert ids(full) == expected and full["total"] == len(expected)
+        paged: list[str] = []
+        for offset in range(0, len(expected) + 7, 7):
+            page = await listing(client, url, viewer_headers, limit=7, offset=offset)
+            assert page["total"] == len(expected)  # also past the end
+            paged += ids(page)
+        assert paged == expected
+        day = await listing(
+            client,
+            f"{API}/tstv/catchup",
+            viewer_headers,
+            date=es[0].start_time.date().isoformat(),
+            channel_id=key,
+            limit=200,
+        )
+        assert ids(day) == expected and day["total"] == len(expected)
+
+    await check()
+    monkeypatch.setattr(catalogue_service, "MAX_RANGE_TERMS", 0)  # the Python fallback
+    await check()
+
+
+async def test_long_programme_recorded_before_the_window_cutoff_stays_listed(
+    client: httpx.AsyncClient, app: FastAPI, viewer_headers: dict[str, str], frozen_clock: Clock
+) -> None:
+    # Three-hour programmes, a two-hour window, only each programme's first minute recorded: an
+    # hour and a half after es[1] ends, its recording lies before the window's cutoff, yet es[1]
+    # ended inside the window and the archive holds part of it.
+    ch, es = await create_recorded_channel(
+        app, day_start(3), 3 * 3600, 3, recorded=(0, 3), partial_seconds=60, cutv_window_hours=2
+    )
+    frozen_clock(es[1].end_time + timedelta(minutes=90))
+    body = await listing(client, f"{API}/tstv/catchup/{ch.id}", viewer_headers)
+    assert ids(body) == [str(es[1].id)] and body["total"] == 1
+
+
+def test_recorded_ranges_keeps_only_what_can_overlap() -> None:
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    cutoff = now - timedelta(hours=2)
+
+    def ts(minutes: float) -> float:
+        return (now + timedelta(minutes=minutes)).timestamp()
+
+    ranges = [
+        (ts(-600), ts(-500)),  # before the cutoff, superseded by the next one
+        (ts(-400), ts(-300)),  # the last one ending before the cutoff: kept
+        (ts(-130), ts(-100)),  # across the cutoff
+        (ts(-60), ts(-30)),
+        (ts(0), ts(10)),  # starts at `now`: no ended programme overlaps it
+    ]
+    got = catalogue_service.recorded_ranges(ranges, now, cutoff, None)
+    assert [(s.timestamp(), e.timestamp()) for s, e in got] == [r for r in ranges[1:4]]
+    # A day listing starting 110 minutes ago: ranges ending before it cannot overlap.
+    day = catalogue_service.recorded_ranges(ranges, now, cutoff, now - timedelta(minutes=110))
+    assert [(s.timestamp(), e.timestamp()) for s, e in day] == [r for r in ranges[2:4]]
+    # Rounded outwards to whole microseconds (a float epoch is finer than that).
+    ((s, e),) = catalogue_service.recorded_ranges([(ts(-60) + 4e-7, ts(-30) + 4e-7)], now, cutoff, None)
+    assert s == now - timedelta(minutes=60)
+    assert e == now - timedelta(minutes=30, microseconds=-1)
+
+
+async def test_listing_bookmarks_follow_the_chosen_profile(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    frozen_clock: Clock,
+) -> None:
+    ch, es = await create_recorded_channel(app, day_start(2), 600, 2, recorded=(0, 2), partial_seconds=6)
+    frozen_clock(es[-1].end_time)
+    me = (await client.get(f"{API}/auth/me", headers=viewer_headers)).json()
+    async with app.state.db.sessionmaker() as session:
+        second = Profile(user_id=uuid.UUID(me["id"]), name="Second")
+        session.add(second)
+        await session.commit()
+    url = f"{API}/tstv/catchup/{ch.id}"
+    # The furthest of the catch-up and start-over bookmarks, per profile.
+    for kind, pos, profile in (
+        ("tstv_catchup", 100.0, None),
+        ("tstv_startover", 250.0, None),
+        ("tstv_catchup", 42.0, second.id),
+    ):
+        r = await client.put(
+            f"{API}/viewing/bookmarks/{kind}/{es[0].id}",
+            headers=viewer_headers,
+            params={"profile_id": str(profile)} if profile else {},
+            json={"position_seconds": pos},
+        )
+        assert r.status_code == 200, r.text
+
+    def positions(body: dict[str, Any]) -> dict[str, Any]:
+        return {p["schedule_entry"]["id"]: p["bookmark_position_seconds"] for p in body["programs"]}
+
+    for params, want in (
+        ({}, 250.0),
+        ({"profile_id": me["profile_id"]}, 250.0),
+        ({"profile_id": str(second.id)}, 42.0),
+    ):
+        assert positions(await listing(client, url, viewer_headers, **params)) == {
+            str(es[1].id): None,
+            str(es[0].id): want,
+        }
+        day = await listing(
+            client,
+            f"{API}/tstv/catchup",
+            viewer_headers,
+            date=es[0].start_time.date().isoformat(),
+            channel_id=str(ch.id),
+            **params,
+        )
+        assert positions(day)[str(es[0].id)] == want
+    theirs = (await client.get(f"{API}/auth/me", headers=admin_headers)).json()["profile_id"]
+    for other in (theirs, str(uuid.uuid4())):
+        for u in (url, f"{API}/tstv/catchup"):
+            r = await client.get(u, headers=viewer_headers, params={"profile_id": other})
+            assert r.status_code == 403 and r.json() == {"detail": "profile_forbidden"}
+
+
+async def test_listings_have_exactly_the_response_models_shape(
+    client: httpx.AsyncClient, app: FastAPI, viewer_headers: dict[str, str], frozen_clock: Clock
+) -> None:
+    ch, es = await create_recorded_channel(app, day_start(2), 600, 3, recorded=(0, 3), partial_seconds=6)
+    frozen_clock(es[-1].end_time)
+    r = await client.put(
+        f"{API}/viewing/bookmarks/tstv_catchup/{es[1].id}",
+        headers=viewer_headers,
+        json={"position_seconds": 7},
+    )
+    assert r.status_code == 200
+    for url, params, model in (
+        (f"{API}/tstv/catchup/{ch.id}", {}, CatchupChannelListOut),
+        (f"{API}/tstv/catchup", {"date": es[0].start_time.date().isoformat()}, CatchupDayListOut),
+    ):
+        r = await client.get(url, headers=viewer_headers, params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.json()["programs"]
+        # Same keys, values and formatting as the response model would produce.
+        assert r.text == model.model_validate_json(r.text).model_dump_json()
+
+
+async def test_listing_follows_key_and_window_changes_at_once(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    frozen_clock: Clock,
+) -> None:
+    """Moving a CDN key (and so its recordings) to another channel, or changing the window, shows
+    in the very next request, whether the channel is named by id or by key."""
+    t0 = day_start(4)
+    a, a_es = await create_recorded_channel(app, t0, 3600, 6, recorded=(0, 6), partial_seconds=60)
+    b, b_es = await create_recorded_channel(app, t0, 3600, 6)  # same times, nothing recorded
+    frozen_clock(a_es[-1].end_time + timedelta(minutes=1))
+    a_key = a.cdn_channel_key
+    by_key, by_a, by_b = (f"{API}/tstv/catchup/{r}" for r in (a_key, a.id, b.id))
+    for _ in range(2):  # the second round may rely on what the first one learnt
+        assert ids(await listing(client, by_key, viewer_headers)) == [str(e.id) for e in reversed(a_es)]
+        assert (await listing(client, by_b, viewer_headers))["total"] == 0
+
+    # B takes over A's key (and so A's recordings); A gets a key with nothing recorded.
+    async with app.state.db.sessionmaker() as session:
+        for channel, key in ((a, "x" + secrets.token_hex(4)), (b, a_key)):
+            await session.execute(update(Channel).where(Channel.id == channel.id).values(cdn_channel_key=key))
+            await session.flush()
+        await session.commit()
+    for url in (by_key, by_b):
+        body = await listing(client, url, viewer_headers)
+        assert body["channel_id"] == str(b.id)
+        assert ids(body) == [str(e.id) for e in reversed(b_es)] and body["total"] == 6
+    assert (await listing(client, by_a, viewer_headers))["total"] == 0
+
+    # A window of 2 h keeps only the programmes that ended in the last two hours.
+    r = await client.put(
+        f"{API}/admin/tstv/rules/{b.id}", headers=admin_headers, json={"cutv_window_hours": 2}
+    )
+    assert r.status_code == 200, r.text
+    body = await listing(client, by_key, viewer_headers)
+    assert ids(body) == [str(e.id) for e in reversed(b_es[-2:])] and body["total"] == 2
+    # Past the end, `total` still counts the whole listing.
+    body = await listing(client, by_key, viewer_headers, offset=5)
+    assert body["programs"] == [] and body["total"] == 2

@@ -13,7 +13,7 @@ from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app import clock
@@ -22,6 +22,8 @@ from app.deps import SessionDep, ViewerDep
 from app.errors import ApiError
 from app.routers._common import field_error
 from app.schemas.catalogue import (
+    CHANNEL_LISTING_JSON,
+    DAY_LISTING_JSON,
     CatchupChannelListOut,
     CatchupDayListOut,
     TstvChannelOut,
@@ -43,6 +45,7 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: the token's)")]
 
 
+# The programme fields, in the order of a listed row's first columns.
 _ENTRY_KEYS = tuple(c.name for c in catalogue_service.ENTRY_COLUMNS)
 # Listings in flight on the database at once, per process: kept under the reader pool's size, so
 # a burst queues here instead of opening (and then closing) overflow connections.
@@ -52,7 +55,8 @@ _gates: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = weakref.Weak
 
 @contextlib.asynccontextmanager
 async def _reader(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A connection of the read-only autocommit pool (no BEGIN/ROLLBACK round trips)."""
+    """A connection of the read-only autocommit pool (no BEGIN/ROLLBACK round trips), once the
+    process has fewer than `_MAX_READERS` listings on the database."""
     engine = cast(Database, request.app.state.db).reader_engine
     gate = _gates.get(engine)
     if gate is None:
@@ -71,15 +75,15 @@ async def _profile(conn: AsyncConnection, claims: TokenClaims, explicit: uuid.UU
 
 
 def _programs(items: list[CatchupItem]) -> list[dict[str, Any]]:
-    """The listing items as plain dicts (validated once, by the response model)."""
-    channels: dict[uuid.UUID, dict[str, Any]] = {}
+    """The listing items, shaped as `CatchupProgramOut`."""
+    refs: dict[uuid.UUID, dict[str, Any]] = {}
     out = []
     for item in items:
-        e, ch = item.entry, item.channel
-        ref = channels.get(ch.id)
+        ch = item.channel
+        ref = refs.get(ch.id)
         if ref is None:
-            ref = channels[ch.id] = {"id": ch.id, "name": ch.name, "cdn_channel_key": ch.cdn_channel_key}
-        entry = dict(zip(_ENTRY_KEYS, e, strict=False))
+            ref = refs[ch.id] = {"id": ch.id, "name": ch.name, "cdn_channel_key": ch.cdn_channel_key}
+        entry = dict(zip(_ENTRY_KEYS, item.entry, strict=False))  # the row also has total, bookmark
         out.append(
             {
                 "schedule_entry": entry,
@@ -92,9 +96,10 @@ def _programs(items: list[CatchupItem]) -> list[dict[str, Any]]:
     return out
 
 
-def _json(model: BaseModel) -> Response:
-    """The listing as JSON straight from pydantic's serializer (no second validation pass)."""
-    return Response(model.model_dump_json(), media_type="application/json")
+def _json(serializer: TypeAdapter[Any], body: dict[str, Any]) -> Response:
+    """The listing, shaped as its response model, serialised by pydantic-core through the model's
+    TypedDict twin: no model instance per item, and none of FastAPI's validate-then-encode pass."""
+    return Response(serializer.dump_json(body), media_type="application/json")
 
 
 @router.get("/channels", response_model=TstvChannelsOut)
@@ -144,16 +149,15 @@ async def catchup_by_date(
             genre=genre,
         )
     return _json(
-        CatchupDayListOut.model_validate(
-            {
-                "date": day.isoformat(),
-                "tz": tz,
-                "programs": _programs(page.items),
-                "total": page.total,
-                "limit": limit,
-                "offset": offset,
-            }
-        )
+        DAY_LISTING_JSON,
+        {
+            "date": day.isoformat(),
+            "tz": tz,
+            "programs": _programs(page.items),
+            "total": page.total,
+            "limit": limit,
+            "offset": offset,
+        },
     )
 
 
@@ -176,13 +180,12 @@ async def catchup_by_channel(
             conn, archive, channel, profile, clock.now(), limit, offset
         )
     return _json(
-        CatchupChannelListOut.model_validate(
-            {
-                "channel_id": channel.id,
-                "programs": _programs(page.items),
-                "total": page.total,
-                "limit": limit,
-                "offset": offset,
-            }
-        )
+        CHANNEL_LISTING_JSON,
+        {
+            "channel_id": channel.id,
+            "programs": _programs(page.items),
+            "total": page.total,
+            "limit": limit,
+            "offset": offset,
+        },
     )

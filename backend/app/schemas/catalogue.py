@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from typing_extensions import TypedDict
 
 from app.schemas.epg import ScheduleEntryOut
 
@@ -57,3 +59,40 @@ class CatchupDayListOut(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+# ---- fast serialisation of the listings ------------------------------------------------------
+
+_typed_dicts: dict[type[BaseModel], Any] = {}
+
+
+def _dict_type(annotation: Any) -> Any:
+    """`annotation` with every model in it replaced by its TypedDict twin."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return typed_dict_of(annotation)
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return list[_dict_type(item)]  # type: ignore[misc]
+    if any(isinstance(a, type) and issubclass(a, BaseModel) for a in get_args(annotation)):
+        raise TypeError(f"no TypedDict twin for {annotation!r}")
+    return annotation
+
+
+def typed_dict_of(model: type[BaseModel]) -> Any:
+    """A TypedDict with the fields of `model` (nested models and lists of them included), in the
+    same order and with the same types: pydantic serialises plain dicts through it exactly as it
+    would serialise the model, without building (and validating) a model instance per item."""
+    found = _typed_dicts.get(model)
+    if found is None:
+        fields = {name: _dict_type(f.annotation) for name, f in model.model_fields.items()}
+        found = _typed_dicts[model] = TypedDict(f"{model.__name__}Dict", fields)  # type: ignore[operator]
+    return found
+
+
+def json_serializer(model: type[BaseModel]) -> TypeAdapter[Any]:
+    """Serialises a dict shaped as `model` to JSON bytes (`.dump_json(body)`)."""
+    return TypeAdapter(typed_dict_of(model))
+
+
+CHANNEL_LISTING_JSON = json_serializer(CatchupChannelListOut)
+DAY_LISTING_JSON = json_serializer(CatchupDayListOut)

@@ -1,17 +1,18 @@
 """The catch-up catalogue: what a viewer can play now, by channel or by day.
 
-One SQL statement per listing does the filtering, counting and paging: the per-channel switches
-(checked on the channel row), the programme's eligibility flag, the viewer window (ended, and
-ended less than `cutv_window_hours` ago) and "the archive holds at least part of it", which is
-the programme overlapping one of the archive index's covered ranges (a handful per channel,
-passed as bound values). The same statement counts the matches (`COUNT(*) OVER ()`), cuts the page
-and looks up the profile's bookmark for the page's rows only. Rows come back as plain Core rows,
-not ORM entities.
+After the channel row(s), one SQL statement per listing does the filtering, counting and paging:
+the programme's eligibility flag, the viewer window (ended, and ended less than the channel's
+`cutv_window_hours` ago) and "the archive holds at least part of it", which is the programme
+overlapping one of the archive index's covered ranges (a handful per channel, passed as bound
+values). The per-channel switches are checked on the channel rows. The statement counts the
+matches (`COUNT(*) OVER ()`) and cuts the page on narrow rows, then reads the full programmes and
+the profile's bookmark for the page's rows only. Statements are built once per shape and rows come
+back as plain Core rows, not ORM entities.
 
 Every returned row is still passed through `rights.catchup_decision`, the one eligibility
 function, which has the last word and supplies `expires_at`; the SQL only agrees with it so that
 `total` and paging are exact without reading the whole window. An archive that cannot list its
-covered ranges, or a channel with very many of them, falls back to an exact check in Python over
+covered ranges, or channels with very many of them, fall back to an exact check in Python over
 the window's light rows.
 """
 
@@ -78,17 +79,32 @@ CHANNEL_COLUMNS = (
     _ch.cutv_window_hours,
 )
 
-# A channel row (CHANNEL_COLUMNS) and a listed programme row (ENTRY_COLUMNS, `total`,
-# `bookmark_position_seconds`): Core rows whose attribute names are those of the models.
-ChannelRow = Row[*tuple[Any, ...]]
+# A listed programme: a Core row of ENTRY_COLUMNS, `total` and `bookmark_position_seconds`,
+# whose attribute names are those of the model (what the rights read).
 EntryRow = Row[*tuple[Any, ...]]
 Range = tuple[datetime, datetime]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
+class CatchupChannel:
+    """A channel as the listings need it (CHANNEL_COLUMNS, in order): what the rights read and
+    what every listed item carries."""
+
+    id: uuid.UUID
+    name: str
+    number: int
+    logo_url: str | None
+    cdn_channel_key: str | None
+    tstv_enabled: bool
+    startover_enabled: bool
+    catchup_enabled: bool
+    cutv_window_hours: int
+
+
+@dataclass(slots=True)
 class CatchupItem:
     entry: EntryRow
-    channel: ChannelRow
+    channel: CatchupChannel
     expires_at: datetime
     bookmark_position_seconds: float | None
 
@@ -130,22 +146,23 @@ _CATCHUP_CHANNELS = (
 )
 
 
-async def channel_row(conn: AsyncConnection, ref: str) -> ChannelRow | None:
-    """`find_channel` as a light row (id or CDN key)."""
+async def channel_row(conn: AsyncConnection, ref: str) -> CatchupChannel | None:
+    """`find_channel` without the ORM (id or CDN key)."""
     try:
         params: dict[str, Any] = {"ref": uuid.UUID(ref)}
         stmt = _CHANNEL_BY_ID
     except ValueError:
         params, stmt = {"ref": ref}, _CHANNEL_BY_KEY
-    return (await conn.execute(stmt, params)).first()
+    row = (await conn.execute(stmt, params)).first()
+    return CatchupChannel(*row) if row is not None else None
 
 
-async def catchup_channel_rows(conn: AsyncConnection) -> Sequence[ChannelRow]:
+async def catchup_channel_rows(conn: AsyncConnection) -> list[CatchupChannel]:
     """The channels that offer catch-up (the channel half of the rights)."""
-    return (await conn.execute(_CATCHUP_CHANNELS)).all()
+    return [CatchupChannel(*row) for row in await conn.execute(_CATCHUP_CHANNELS)]
 
 
-def offers_catchup(channel: ChannelRow | Channel) -> bool:
+def offers_catchup(channel: CatchupChannel | Channel) -> bool:
     return bool(channel.cdn_channel_key) and bool(channel.tstv_enabled) and bool(channel.catchup_enabled)
 
 
@@ -169,25 +186,26 @@ def recorded_ranges(
     ranges: Sequence[tuple[float, float]], now: datetime, cutoff: datetime, not_before: datetime | None
 ) -> list[Range]:
     """The covered ranges a programme with `cutoff < end_time <= now` (and, for a day listing,
-    `start_time >= not_before`) can overlap, as µs datetimes rounded outwards.
+    `start_time >= not_before`) can overlap, as µs datetimes rounded outwards (so the SQL never
+    misses what `archive.holds` would find; the rights function has the last word anyway).
 
     Exact simplifications: a range starting at or after `now` cannot overlap a programme that has
-    ended; one ending at or before `not_before` cannot overlap one that starts later; and all the
-    ranges ending at or before `cutoff` act as one (a programme ending after `cutoff` overlaps one
-    of them exactly when it starts before the latest of their ends)."""
+    ended; one ending at or before `not_before` cannot overlap one that starts later; and of the
+    ranges ending at or before `cutoff`, only the last one matters (a programme ending after
+    `cutoff` that overlaps an earlier one also overlaps the last)."""
     now_ts, cutoff_ts = now.timestamp(), cutoff.timestamp()
     floor_ts = not_before.timestamp() if not_before is not None else -math.inf
-    old: tuple[float, float] | None = None
+    last_old: tuple[float, float] | None = None
     out: list[Range] = []
     for s, e in ranges:
         if s >= now_ts or e <= floor_ts:
             continue
         if e <= cutoff_ts:
-            old = (old[0] if old else s, e)
+            last_old = (s, e)
             continue
         out.append((_floor_us(s), _ceil_us(e)))
-    if old is not None:
-        out.insert(0, (_floor_us(old[0]), _ceil_us(old[1])))
+    if last_old is not None:
+        out.insert(0, (_floor_us(last_old[0]), _ceil_us(last_old[1])))
     return out
 
 
@@ -210,25 +228,32 @@ def _listing(
     offset: ColumnElement[int] | None,
 ) -> Select[Any]:
     """The page of matching programmes with the match count and the profile's TSTV bookmark
-    (the furthest of catch-up and start-over), looked up for the page's rows only."""
-    page = (
-        select(*ENTRY_COLUMNS, func.count().over().label("total")).where(*where).order_by(*_order(_se, order))
-    )
+    (the furthest of catch-up and start-over). The database counts, sorts and cuts narrow rows
+    (id and sort keys), then reads the full programme and the bookmark for the page's rows only."""
+    keys = [_se.id, *(_se[name] for name, _ in order if name != "id")]
+    page = select(*keys, func.count().over().label("total")).where(*where).order_by(*_order(_se, order))
     if limit is not None:
         page = page.limit(limit)
     if offset is not None:
         page = page.offset(offset)
-    sub = page.subquery("page")
+    cut = page.subquery("page")
+    entry = ScheduleEntry.__table__.alias("entry")
     position = (
         select(func.max(_bm.position_seconds))
         .where(
             _bm.profile_id == bindparam("profile_id"),
-            _bm.content_type.in_(TSTV_BOOKMARK_TYPES),
-            _bm.content_id == sub.c.id,
+            # Fixed values, not an "expanding" IN list re-rendered at every execution.
+            _bm.content_type.in_([bindparam(f"bookmark_type_{t}", t) for t in TSTV_BOOKMARK_TYPES]),
+            _bm.content_id == cut.c.id,
         )
         .scalar_subquery()
     )
-    return select(sub, position.label("bookmark_position_seconds")).order_by(*_order(sub.c, order))
+    listed = select(
+        *(entry.c[c.name] for c in ENTRY_COLUMNS),
+        cut.c.total,
+        position.label("bookmark_position_seconds"),
+    ).select_from(cut.join(entry, entry.c.id == cut.c.id))
+    return listed.order_by(*_order(cut.c, order))
 
 
 @dataclass(frozen=True)
@@ -238,8 +263,8 @@ class _Shape:
 
     order: Order
     ranges: tuple[int, ...]
-    day: bool
-    genre: bool
+    day: bool = False
+    genre: bool = False
 
 
 @dataclass(frozen=True)
@@ -282,8 +307,9 @@ def _statements_for(shape: _Shape) -> _Statements:
     if shape.genre:
         where.append(func.lower(_se.genre) == bindparam("genre"))
     where.append(or_(*(_channel_clause(j, n) for j, n in enumerate(shape.ranges))))
+    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
     built = _Statements(
-        _listing(where, shape.order, bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)),
+        _listing(where, shape.order, limit, offset),
         select(func.count()).select_from(ScheduleEntry.__table__).where(*where),
     )
     if len(_statements) < 1024:
@@ -293,7 +319,7 @@ def _statements_for(shape: _Shape) -> _Statements:
 
 def _decide(
     rows: Sequence[EntryRow],
-    channels: dict[uuid.UUID, ChannelRow],
+    channels: dict[uuid.UUID, CatchupChannel],
     archive: rights.ArchiveView,
     now: datetime,
 ) -> list[CatchupItem]:
@@ -309,10 +335,35 @@ def _decide(
     return items
 
 
+def _range_params(
+    channels: Sequence[CatchupChannel],
+    covered: Callable[[str], list[tuple[float, float]]],
+    now: datetime,
+    not_before: datetime | None,
+) -> tuple[dict[str, Any], list[int]]:
+    """Bound values for the channels with something recorded in their window (numbered c0, c1,
+    ... in order), and how many ranges each one has."""
+    params: dict[str, Any] = {"now": now}
+    counts: list[int] = []
+    for c in channels:
+        cutoff = now - timedelta(hours=c.cutv_window_hours)
+        ranges = recorded_ranges(covered(c.cdn_channel_key or ""), now, cutoff, not_before)
+        if not ranges:
+            continue  # nothing of this channel's window was recorded
+        j = len(counts)
+        params[f"c{j}"] = c.id
+        params[f"c{j}_cutoff"] = cutoff
+        for i, (start, end) in enumerate(ranges):
+            params[f"c{j}_r{i}_s"] = start
+            params[f"c{j}_r{i}_e"] = end
+        counts.append(len(ranges))
+    return params, counts
+
+
 async def _list(
     conn: AsyncConnection,
     archive: rights.ArchiveView,
-    channels: Sequence[ChannelRow],
+    channels: Sequence[CatchupChannel],
     order: Order,
     profile_id: uuid.UUID,
     now: datetime,
@@ -325,20 +376,7 @@ async def _list(
     covered = _covered_ranges(archive)
     if covered is None:
         return await _list_filtered(conn, archive, by_id, order, profile_id, now, limit, offset, day, genre)
-    params: dict[str, Any] = {"now": now}
-    counts: list[int] = []
-    for c in channels:
-        cutoff = now - timedelta(hours=c.cutv_window_hours)
-        ranges = recorded_ranges(covered(c.cdn_channel_key), now, cutoff, day[0] if day else None)
-        if not ranges:
-            continue  # nothing of this channel's window was recorded
-        j = len(counts)
-        params[f"c{j}"] = c.id
-        params[f"c{j}_cutoff"] = cutoff
-        for i, (start, end) in enumerate(ranges):
-            params[f"c{j}_r{i}_s"] = start
-            params[f"c{j}_r{i}_e"] = end
-        counts.append(len(ranges))
+    params, counts = _range_params(channels, covered, now, day[0] if day else None)
     if sum(counts) > MAX_RANGE_TERMS:
         return await _list_filtered(conn, archive, by_id, order, profile_id, now, limit, offset, day, genre)
     if not counts:
@@ -365,7 +403,7 @@ async def _list(
 async def _list_filtered(
     conn: AsyncConnection,
     archive: rights.ArchiveView,
-    channels: dict[uuid.UUID, ChannelRow],
+    channels: dict[uuid.UUID, CatchupChannel],
     order: Order,
     profile_id: uuid.UUID,
     now: datetime,
@@ -396,7 +434,7 @@ async def _list_filtered(
     recorded = [
         r.id
         for r in (await conn.execute(stmt)).all()
-        if archive.holds(channels[r.channel_id].cdn_channel_key, r.start_time, r.end_time)
+        if archive.holds(channels[r.channel_id].cdn_channel_key or "", r.start_time, r.end_time)
     ]
     page_ids = recorded[offset : offset + limit]
     if not page_ids:
@@ -409,7 +447,7 @@ async def _list_filtered(
 async def channel_catchup(
     conn: AsyncConnection,
     archive: rights.ArchiveView,
-    channel: ChannelRow,
+    channel: CatchupChannel,
     profile_id: uuid.UUID,
     now: datetime,
     limit: int,
@@ -430,7 +468,7 @@ async def day_catchup(
     day_end: datetime,
     limit: int,
     offset: int,
-    channel: ChannelRow | None = None,
+    channel: CatchupChannel | None = None,
     genre: str | None = None,
 ) -> CatchupPage:
     """Programmes that started in [day_start, day_end) on any (or one) channel and are available

@@ -8,6 +8,8 @@ column arrays (about 30 bytes a segment) so a 7-day archive of five channels sta
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import math
 import operator
@@ -173,6 +175,19 @@ def _parse_names(names: list[str], after_seq: int = -1) -> _Parsed:
     return _Parsed(seqs, durs, walls)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing a week of names makes millions of short-lived tuples: collections triggered by them
+    find nothing to free but rescan every live object (a sixth of the build time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class ArchiveIndex:
     """The index of `root` (HLS_SEGMENT_DIR). Thread-safe: the poller and retention may run in threads."""
 
@@ -187,9 +202,10 @@ class ArchiveIndex:
         """Full scan of every channel directory (start-up, tests, synthetic archives)."""
         if not self.root.is_dir():
             return
-        for entry in sorted(os.listdir(self.root)):
-            if is_channel_key(entry) and (self.root / entry).is_dir():
-                self.rescan_channel(entry)
+        with _gc_paused():
+            for entry in sorted(os.listdir(self.root)):
+                if is_channel_key(entry) and (self.root / entry).is_dir():
+                    self.rescan_channel(entry)
 
     def rescan_channel(self, channel_key: str) -> None:
         """Pick up every run and segment of one channel that the index does not hold yet."""

@@ -12,10 +12,13 @@ simply not counted.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import inspect
 import logging
+import math
 import os
 import shutil
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,6 +85,9 @@ def clean_channel(root: Path, channel_key: str, cutoff: datetime, live_run: str 
         runs = sorted(e.name for e in os.scandir(cdir) if e.is_dir() and layout.RUN_ID_RE.match(e.name))
     except FileNotFoundError:
         return result
+    # A segment named at or after the cut-off ends after it (a name is never later than the
+    # segment's start): it is kept without parsing; only names before it are examined.
+    keep_from = time.strftime("%Y%m%dT%H%M%S", time.gmtime(math.ceil(cutoff_ts)))
     for run_id in runs:
         rdir = cdir / run_id
         info = layout.read_run_info(rdir)
@@ -90,10 +96,14 @@ def clean_channel(root: Path, channel_key: str, cutoff: datetime, live_run: str 
         remaining = 0
         for rendition in layout.RENDITIONS:
             try:
-                names = [e.name for e in os.scandir(rdir / rendition)]
+                names = sorted(e.name for e in os.scandir(rdir / rendition))
             except FileNotFoundError:
                 continue
-            for name in names:
+            # Names sort by wall clock: only the old end of the listing is parsed (parsing a week of
+            # names would hold the interpreter for seconds).
+            split = bisect.bisect_left(names, keep_from)
+            remaining += sum(1 for name in names[split:] if name.endswith(".m4s"))
+            for name in names[:split]:
                 seg = layout.parse_segment_name(name)
                 if seg is None:
                     continue

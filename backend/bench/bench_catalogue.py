@@ -41,6 +41,7 @@ from app.services.seed import seed_all
 from bench.served_app import (
     DEMO_PASSWORD,
     LoadResult,
+    analyze,
     login,
     run_wrk,
     served_app,
@@ -215,6 +216,7 @@ async def main(args: argparse.Namespace) -> None:
                 if not scenarios:  # first server: bookmarks, paths, warm-up checks
                     token = login(base)
                     scenarios = await prepare(base, token, database_url)
+                    await analyze(database_url)
                 await warm(base, token, [p for _, paths in scenarios for p in paths], rounds=2 * workers)
                 for name, paths in scenarios:
                     for connections in (1, 32) if not label else (32,):

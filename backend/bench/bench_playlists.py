@@ -25,7 +25,15 @@ import httpx
 
 from app.services.archive_index import ArchiveIndex
 from app.services.channel_catalogue import CHANNELS
-from bench.served_app import TABLE_HEADER, LoadResult, login, run_wrk, served_app, throwaway_database
+from bench.served_app import (
+    TABLE_HEADER,
+    LoadResult,
+    analyze,
+    login,
+    run_wrk,
+    served_app,
+    throwaway_database,
+)
 from tests.archive_factory import write_run
 
 DAYS = 7
@@ -123,6 +131,7 @@ async def main(seconds: int, archive_dir: Path | None) -> None:
     async with throwaway_database() as db:
         with served_app(db, root) as base:
             token = login(base)
+            await analyze(db)
             scenarios = pick_paths(base, token)
             for name, paths in scenarios.items():
                 print(f"  {name}: {len(paths)} distinct URLs")

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 
-from tests.conftest import create_database, drop_database, migrate
+from tests.conftest import asyncpg_dsn, create_database, drop_database, migrate
 from tests.stack import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -33,6 +34,16 @@ async def throwaway_database() -> AsyncIterator[str]:
         yield url
     finally:
         await drop_database(name)
+
+
+async def analyze(database_url: str) -> None:
+    """VACUUM ANALYZE a freshly seeded database, so autovacuum does not run during the measurement
+    and the planner has statistics (as a database in service would)."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
 
 
 @contextlib.contextmanager

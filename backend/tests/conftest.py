@@ -34,13 +34,13 @@ def server_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     u = make_url(url).set(drivername="postgresql")
     return u.render_as_string(hide_password=False)
 
 
 async def create_database(name: str) -> str:
-    conn = await asyncpg.connect(_asyncpg_dsn(server_url()))
+    conn = await asyncpg.connect(asyncpg_dsn(server_url()))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -53,7 +53,7 @@ async def create_database(name: str) -> str:
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(server_url()))
+    conn = await asyncpg.connect(asyncpg_dsn(server_url()))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

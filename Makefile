@@ -7,5 +7,9 @@ run:
 test:
 	bash scripts/test.sh
 
+# Benchmarks (not part of `make test`; figures in docs/PERFORMANCE.md). They need wrk and PostgreSQL.
 bench:
-	cd backend && uv run --frozen python -m bench
+	bash scripts/bootstrap.sh wrk nginx-light
+	cd backend && uv run --frozen python -m bench.bench_playlists
+	cd backend && uv run --frozen python -m bench.bench_catalogue
+	cd backend && uv run --frozen python bench/bench_simlive.py

@@ -26,6 +26,7 @@ from app.routers import (
     drm,
     epg,
     health,
+    logos,
     notifications,
     sessions,
     tstv_playback,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(r)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(logos.router)
     app.include_router(cdn_fallback.router)  # /hls/ when nginx is not running (development)
     return app
 

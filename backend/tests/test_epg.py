@@ -31,6 +31,11 @@ async def test_channels_each_with_the_programme_on_air(
             datetime.fromisoformat(on_air["start_time"]) <= now < datetime.fromisoformat(on_air["end_time"])
         )
     assert {c["cdn_channel_key"]: c["cutv_window_hours"] for c in seeded}["ch3"] == 48
+    for c in seeded:  # every logo URL resolves to an image
+        logo = await client.get(c["logo_url"])
+        assert logo.status_code == 200 and logo.headers["content-type"] == "image/svg+xml"
+        assert c["name"] in logo.text
+    assert (await client.get("/static/logos/nope.svg")).status_code == 404
     assert (await client.get("/api/v1/epg/channels")).status_code == 401
 
 

@@ -88,10 +88,14 @@ async def test_programme_appears_when_it_ends_and_leaves_when_window_closes(
         json={"channel_id": ch.cdn_channel_key, "schedule_entry_id": str(e.id), "session_type": "catchup"},
     )
     assert r.status_code == 201, r.text
+    manifest = f"{url}/manifest?schedule_entry_id={e.id}"
+    assert (await client.get(manifest, headers=viewer_headers)).status_code == 200
 
     for at in (expires, expires + timedelta(seconds=1)):
         frozen_clock(at)
         assert str(e.id) not in ids(await listing(client, url, viewer_headers))
+        r = await client.get(manifest, headers=viewer_headers)
+        assert (r.status_code, r.json()["detail"]) == (403, "catch_up_window_expired")
     r = await client.post(
         f"{API}/tstv/sessions",
         headers=viewer_headers,

@@ -328,8 +328,7 @@ def _decide(
     decide = rights.catchup_decision
     for row in rows:
         channel = channels[row.channel_id]
-        # The rows carry the attributes the rights read, under the models' names.
-        decision = decide(cast(Channel, channel), cast(ScheduleEntry, row), now, archive)
+        decision = decide(channel, row, now, archive)
         if decision.allowed and decision.expires_at is not None:
             items.append(CatchupItem(row, channel, decision.expires_at, row.bookmark_position_seconds))
     return items

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from app.models import Channel, ScheduleEntry
-
 # Reason codes, also the `detail` of the 403/404 answers.
 STARTOVER_NOT_ALLOWED = "startover_not_allowed"
 PROGRAM_NOT_ELIGIBLE = "program_not_eligible"
@@ -26,6 +24,34 @@ class ArchiveView(Protocol):
     def holds(self, channel_key: str, start: datetime, end: datetime) -> bool: ...
 
 
+class ChannelRights(Protocol):
+    """What the rules read of a channel (an ORM row, or a listing's lighter row)."""
+
+    @property
+    def cdn_channel_key(self) -> str | None: ...
+    @property
+    def tstv_enabled(self) -> bool: ...
+    @property
+    def startover_enabled(self) -> bool: ...
+    @property
+    def catchup_enabled(self) -> bool: ...
+    @property
+    def cutv_window_hours(self) -> int: ...
+
+
+class EntryRights(Protocol):
+    """What the rules read of a programme."""
+
+    @property
+    def start_time(self) -> datetime: ...
+    @property
+    def end_time(self) -> datetime: ...
+    @property
+    def catchup_eligible(self) -> bool: ...
+    @property
+    def startover_eligible(self) -> bool: ...
+
+
 class EmptyArchive:
     def holds(self, channel_key: str, start: datetime, end: datetime) -> bool:
         return False
@@ -38,11 +64,11 @@ class Decision:
     expires_at: datetime | None = None
 
 
-def catchup_expires_at(channel: Channel, entry: ScheduleEntry) -> datetime:
+def catchup_expires_at(channel: ChannelRights, entry: EntryRights) -> datetime:
     return entry.end_time + timedelta(hours=channel.cutv_window_hours)
 
 
-def startover_decision(channel: Channel, entry: ScheduleEntry, now: datetime) -> Decision:
+def startover_decision(channel: ChannelRights, entry: EntryRights, now: datetime) -> Decision:
     if not (channel.tstv_enabled and channel.startover_enabled and entry.startover_eligible):
         return Decision(False, STARTOVER_NOT_ALLOWED)
     if not (entry.start_time <= now < entry.end_time):
@@ -50,7 +76,7 @@ def startover_decision(channel: Channel, entry: ScheduleEntry, now: datetime) ->
     return Decision(True)
 
 
-def catchup_rights(channel: Channel, entry: ScheduleEntry, now: datetime) -> Decision:
+def catchup_rights(channel: ChannelRights, entry: EntryRights, now: datetime) -> Decision:
     """Catch-up rights ignoring the archive (cheap: usable in SQL-backed listings' post-filter)."""
     expires_at = catchup_expires_at(channel, entry)
     if not (channel.tstv_enabled and channel.catchup_enabled and entry.catchup_eligible):
@@ -62,7 +88,9 @@ def catchup_rights(channel: Channel, entry: ScheduleEntry, now: datetime) -> Dec
     return Decision(True, None, expires_at)
 
 
-def catchup_decision(channel: Channel, entry: ScheduleEntry, now: datetime, archive: ArchiveView) -> Decision:
+def catchup_decision(
+    channel: ChannelRights, entry: EntryRights, now: datetime, archive: ArchiveView
+) -> Decision:
     """Full catch-up eligibility: rights, window, and the archive holding part of the programme."""
     rights = catchup_rights(channel, entry, now)
     if not rights.allowed:

@@ -96,3 +96,29 @@ def test_poll_follows_ffmpeg_playlists_and_catches_up(tmp_path: Path) -> None:
     assert index.segment_count("live1") == 10
     assert not index.holds("live1", T0, T0 + timedelta(seconds=60))
     assert index.history_version("live1") > 0
+
+
+def test_covered_ranges_follow_the_live_edge_and_retention(tmp_path: Path) -> None:
+    """Ranges extended segment by segment (and after a gap, and after retention) are exactly the
+    ranges a fresh index computes from disk."""
+
+    def fresh() -> list[tuple[float, float]]:
+        other = ArchiveIndex(tmp_path)
+        other.rescan()
+        return other.covered_ranges("live1")
+
+    index = ArchiveIndex(tmp_path)
+    info = _live_run(tmp_path, T0)
+    _ffmpeg_writes(tmp_path, info, range(5))
+    index.poll()
+    assert index.covered_ranges("live1") == [(_seconds(T0), _seconds(T0) + 30)]
+    for seqs in (range(5, 6), range(6, 9), range(12, 14), range(14, 15)):  # 9-11 never written: a gap
+        _ffmpeg_writes(tmp_path, info, seqs, listed=2)
+        index.poll()
+        assert index.covered_ranges("live1") == fresh()
+    assert index.covered_ranges("live1") == [
+        (_seconds(T0), _seconds(T0) + 54),
+        (_seconds(T0) + 72, _seconds(T0) + 90),
+    ]
+    index.forget_before("live1", T0 + timedelta(seconds=60))
+    assert index.covered_ranges("live1") == [(_seconds(T0) + 72, _seconds(T0) + 90)]

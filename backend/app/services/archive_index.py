@@ -36,8 +36,6 @@ from app.services.archive_layout import (
 log = logging.getLogger("tstv.archive_index")
 # Two segments closer than this count as one continuous recording.
 _SEAM_TOLERANCE_S = 0.5
-# Two segments closer than this count as one continuous recording.
-_SEAM_TOLERANCE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -135,7 +133,8 @@ class _Channel:
     tracks: dict[str, _Track] = field(default_factory=lambda: {r: _Track() for r in RENDITIONS})
     version: int = 0  # bumped on every change, so playlist caches know when to rebuild
     next_ordinal: int = 0
-    ranges: tuple[int, list[tuple[float, float]]] | None = None  # (version, covered ranges)
+    # (video history, video segment count, covered ranges) when they were last computed
+    ranges: tuple[int, int, list[tuple[float, float]]] | None = None
 
 
 # One pass of the C regex engine over a whole directory listing, then C-level conversions, is
@@ -346,15 +345,20 @@ class ArchiveIndex:
         ch = self._channels.get(channel_key)
         if ch is None:
             return []
+        t = ch.tracks["video"]
         cached = ch.ranges
-        if cached is not None and cached[0] == ch.version:
-            return cached[1]
+        if cached is not None and cached[0] == t.history and cached[1] == len(t):
+            return cached[2]
         with self._lock:
-            version = ch.version
-            t = ch.tracks["video"]
-            ranges: list[tuple[float, float]] = []
-            cur_s = cur_e = -math.inf
-            for s, d in zip(t.starts, t.durs_us, strict=True):
+            history, count = t.history, len(t)
+            # Segments appended at the end (the live edge, every few seconds) extend the last
+            # computed ranges; anything else (retention, an out-of-order insert) recomputes them.
+            if cached is not None and cached[0] == history and cached[1] <= count:
+                ranges, first = cached[2][:], cached[1]
+            else:
+                ranges, first = [], 0
+            cur_s, cur_e = ranges.pop() if ranges else (-math.inf, -math.inf)
+            for s, d in zip(t.starts[first:], t.durs_us[first:], strict=True):
                 e = s + d / 1e6
                 if s <= cur_e + _SEAM_TOLERANCE_S:
                     cur_e = max(cur_e, e)
@@ -364,7 +368,7 @@ class ArchiveIndex:
                 cur_s, cur_e = s, e
             if cur_e > cur_s:
                 ranges.append((cur_s, cur_e))
-            ch.ranges = (version, ranges)
+            ch.ranges = (history, count, ranges)
         return ranges
 
     def iter_range(self, channel_key: str, rendition: str, start: float, end: float) -> Iterator[Segment]:

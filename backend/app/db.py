@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import CompoundSelect, Select, event
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 from app.config import Settings
@@ -62,3 +68,30 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.reader_engine.dispose()
+
+
+class DriverQuery:
+    """A Core SELECT compiled once per dialect and, on asyncpg, run on the pooled connection's
+    driver directly (asyncpg prepares and caches it per connection). For the hottest per-request
+    query: SQLAlchemy's per-execution work (parameter processing, result wrapping) costs about
+    0.14 ms of CPU, as much as the rest of such a query. Rows come back as plain tuples with the
+    driver's own values; other drivers run the statement through SQLAlchemy as usual.
+
+    Run it on an autocommit connection: on asyncpg it bypasses SQLAlchemy's transaction handling."""
+
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
+        self.statement = statement
+        self._compiled: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+
+    async def rows(self, conn: AsyncConnection, params: dict[str, Any]) -> list[Sequence[Any]]:
+        if conn.dialect.driver != "asyncpg":
+            return list((await conn.execute(self.statement, params)).all())
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=conn.dialect)
+            self._compiled = (compiled.string, tuple(compiled.positiontup or ()), dict(compiled.params))
+        sql, names, defaults = self._compiled
+        values = {**defaults, **params}
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        return list(await driver.fetch(sql, *(values[n] for n in names)))

@@ -34,6 +34,7 @@ from app.routers import (
 )
 from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
+from app.services.catalogue_cache import ListingCache
 from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
 from app.services.schedule_service import fill_schedule
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
     app.state.archive = ArchiveIndex(settings.hls_segment_dir)
+    app.state.catalogue_cache = ListingCache()
     app.state.playback = PlaybackService(settings, app.state.archive)
     app.add_middleware(
         CORSMiddleware,

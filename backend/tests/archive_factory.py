@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from app.models import Channel, ScheduleEntry
-from app.services.archive_layout import INIT_NAMES, RENDITIONS, RunInfo, run_id_for, write_run_info
+from app.services.archive_layout import (
+    INIT_NAMES,
+    PLAYLIST_NAME,
+    RENDITIONS,
+    RunInfo,
+    run_dir,
+    run_id_for,
+    write_run_info,
+)
 
 
 def write_run(
@@ -44,15 +52,37 @@ def write_run(
     )
     run_path = write_run_info(root, info)
     count = max(1, math.ceil((end.timestamp() - anchor) / segment_duration))
-    dur_us = segment_duration * 1_000_000
     for rendition in renditions:
-        rdir = run_path / rendition
-        (rdir / INIT_NAMES[rendition]).touch()
-        for seq in range(count):
-            wall = time.strftime("%Y%m%dT%H%M%S", time.gmtime(anchor + seq * segment_duration))
-            fd = os.open(rdir / f"{wall}_{seq:06d}_{dur_us}.m4s", os.O_CREAT | os.O_WRONLY, 0o644)
-            os.close(fd)
+        (run_path / rendition / INIT_NAMES[rendition]).touch()
+        _touch_segments(info, run_path / rendition, range(count))
     return info
+
+
+def _touch_segments(info: RunInfo, rendition_dir: Path, seqs: range) -> list[str]:
+    dur_us = info.segment_duration * 1_000_000
+    names = []
+    for seq in seqs:
+        wall = time.strftime("%Y%m%dT%H%M%S", time.gmtime(info.anchor + seq * info.segment_duration))
+        names.append(name := f"{wall}_{seq:06d}_{dur_us}.m4s")
+        os.close(os.open(rendition_dir / name, os.O_CREAT | os.O_WRONLY, 0o644))
+    return names
+
+
+def append_segments(
+    root: Path, info: RunInfo, next_seq: int, until: float, renditions: tuple[str, ...] = RENDITIONS
+) -> int:
+    """Grow a run as its encoder would: segments `next_seq`, ... that end by `until` (epoch
+    seconds), announced in FFmpeg's short playlist (what the index tails). Returns the next seq."""
+    path = run_dir(root, info.channel_key, info.run_id)
+    count = math.floor((until - info.anchor) / info.segment_duration)
+    for rendition in renditions:
+        names = _touch_segments(info, path / rendition, range(next_seq, count))
+        if names:
+            tmp = path / rendition / f".{PLAYLIST_NAME}.tmp"
+            lines = "".join(f"#EXTINF:{info.segment_duration},\n{n}\n" for n in names[-5:])
+            tmp.write_text("#EXTM3U\n" + lines)
+            tmp.replace(path / rendition / PLAYLIST_NAME)
+    return max(next_seq, count)
 
 
 def index_channel(archive: Any, channel_key: str) -> None:

@@ -7,17 +7,22 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from app.models import Channel, Profile
+from app.config import Settings
+from app.main import create_app
+from app.models import Channel, Profile, ScheduleEntry
 from app.schemas.catalogue import CatchupChannelListOut, CatchupDayListOut
 from app.services import catalogue_service, rights
-from tests.archive_factory import create_recorded_channel, index_channel, write_run
+from tests.archive_factory import append_segments, create_recorded_channel, index_channel, write_run
+from tests.conftest import asyncpg_dsn, login, make_settings, migrate
 
 API = "/api/v1"
 Clock = Callable[[Any], None]
@@ -505,3 +510,97 @@ async def test_listing_follows_key_and_window_changes_at_once(
     # Past the end, `total` still counts the whole listing.
     body = await listing(client, by_key, viewer_headers, offset=5)
     assert body["programs"] == [] and body["total"] == 2
+
+
+async def test_listing_follows_the_live_edge_past_a_programme_start(
+    client: httpx.AsyncClient, app: FastAPI, viewer_headers: dict[str, str], frozen_clock: Clock
+) -> None:
+    """A short programme that aired while the encoder lagged is listed once the recording reaches
+    it, though the archive's ranges keep their start (the page is reused only while the live edge
+    has not passed a programme start)."""
+    t0 = day_start(1)
+    ch, es = await create_recorded_channel(app, t0, 60, 3)  # [0, 60), [60, 120), [120, 180)
+    hls, key = app.state.settings.hls_segment_dir, ch.cdn_channel_key or ""
+    run = write_run(hls, key, t0, t0 + timedelta(seconds=54))
+    index_channel(app.state.archive, key)
+    frozen_clock(t0 + timedelta(seconds=130))
+    url = f"{API}/tstv/catchup/{ch.id}"
+    assert ids(await listing(client, url, viewer_headers)) == [str(es[0].id)]
+    next_seq = append_segments(hls, run, 9, (t0 + timedelta(seconds=60)).timestamp())  # up to its start
+    index_channel(app.state.archive, key)
+    assert ids(await listing(client, url, viewer_headers)) == [str(es[0].id)]
+    append_segments(hls, run, next_seq, (t0 + timedelta(seconds=66)).timestamp())  # past it
+    index_channel(app.state.archive, key)
+    body = await listing(client, url, viewer_headers)
+    assert ids(body) == [str(es[1].id), str(es[0].id)] and body["total"] == 2
+
+
+async def test_listing_sees_writes_made_outside_the_app(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    settings: Settings,
+    viewer_headers: dict[str, str],
+    frozen_clock: Clock,
+) -> None:
+    """Plain SQL on another connection (another process, an operator's psql) shows in the very next
+    request: the rights switch through the catalogue version, a bookmark at once."""
+    ch, es = await create_recorded_channel(app, day_start(3), 600, 3, recorded=(0, 3))
+    frozen_clock(es[-1].end_time + timedelta(minutes=5))
+    url = f"{API}/tstv/catchup/{ch.id}"
+    day = f"{API}/tstv/catchup"
+    day_params = {"date": es[0].start_time.date().isoformat(), "channel_id": str(ch.id)}
+    assert len(ids(await listing(client, url, viewer_headers))) == 3
+    assert len(ids(await listing(client, day, viewer_headers, **day_params))) == 3
+    me = (await client.get(f"{API}/auth/me", headers=viewer_headers)).json()
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        await conn.execute("UPDATE schedule_entries SET catchup_eligible = false WHERE id = $1", es[1].id)
+        await conn.execute(
+            "INSERT INTO bookmarks (id, profile_id, content_id, content_type, position_seconds, updated_at) "
+            "VALUES ($1, $2, $3, 'tstv_catchup', 123, now())",
+            uuid.uuid4(),
+            uuid.UUID(me["profile_id"]),
+            es[2].id,
+        )
+    finally:
+        await conn.close()
+    for body in (
+        await listing(client, url, viewer_headers),
+        await listing(client, day, viewer_headers, **day_params),
+    ):
+        assert ids(body) == [str(es[2].id), str(es[0].id)] and body["total"] == 2
+        assert body["programs"][0]["bookmark_position_seconds"] == 123.0
+
+
+async def test_catalogue_on_sqlite(tmp_path: Path, hls_dir: Path, frozen_clock: Clock) -> None:
+    """The embedded database `make run` uses: the same listing, bookmarks and change tracking
+    (SQLite's row triggers, IN lists instead of arrays)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'catalogue.db'}"
+    await migrate(url)
+    application = create_app(make_settings(url, hls_dir))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://test") as client,
+    ):
+        headers = await login(client, "viewer@tstv.local")
+        ch, es = await create_recorded_channel(application, day_start(2), 600, 3, recorded=(0, 3))
+        frozen_clock(es[-1].end_time + timedelta(minutes=5))
+        r = await client.put(
+            f"{API}/viewing/bookmarks/tstv_catchup/{es[1].id}", headers=headers, json={"position_seconds": 42}
+        )
+        assert r.status_code == 200, r.text
+        url = f"{API}/tstv/catchup/{ch.id}"
+        body = await listing(client, url, headers)
+        assert ids(body) == [str(e.id) for e in reversed(es)]
+        assert [p["bookmark_position_seconds"] for p in body["programs"]] == [None, 42.0, None]
+        async with application.state.db.sessionmaker() as session:
+            await session.execute(
+                update(ScheduleEntry).where(ScheduleEntry.id == es[0].id).values(catchup_eligible=False)
+            )
+            await session.commit()
+        body = await listing(client, url, headers)
+        assert ids(body) == [str(es[2].id), str(es[1].id)] and body["total"] == 2
+        day = await listing(
+            client, f"{API}/tstv/catchup", headers, date=es[0].start_time.date().isoformat(), channel_id=ch.id
+        )
+        assert ids(day) == [str(es[2].id), str(es[1].id)]

@@ -3,6 +3,7 @@ models agree with what the migrations build (nothing left for autogenerate to fi
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from pathlib import Path
 
@@ -27,6 +28,7 @@ EXPECTED_TABLES = {
     "tstv_sessions",
     "recordings",
     "drm_keys",
+    "catalogue_state",
 }
 
 
@@ -117,6 +119,53 @@ async def test_constraints_protect_the_data(backend: str, tmp_path: Path) -> Non
                     await conn.execute(
                         text(bookmark), {"id": secrets.token_hex(16), "p": profile, "c": content, **values}
                     )
+    finally:
+        await engine.dispose()
+        if backend == "postgresql":
+            await drop_database(name)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+async def test_catalogue_version_moves_with_every_write(backend: str, tmp_path: Path) -> None:
+    """Triggers bump `catalogue_state.version` on every insert, update and delete of channels and
+    schedule entries, in the writer's transaction (a rolled-back write leaves it alone)."""
+    name = f"tstv_ver_{secrets.token_hex(4)}"
+    url = (
+        await create_database(name) if backend == "postgresql" else f"sqlite+aiosqlite:///{tmp_path / 'v.db'}"
+    )
+    engine = make_engine(Settings(database_url=url))
+    channel, entry = secrets.token_hex(16), secrets.token_hex(16)
+    writes = [
+        "INSERT INTO channels (id, name, number, tstv_enabled, startover_enabled, catchup_enabled, "
+        "catchup_window_hours, cutv_window_hours) VALUES (:c, 'x', 1, true, true, true, 168, 168)",
+        "INSERT INTO schedule_entries (id, channel_id, title, start_time, end_time, catchup_eligible, "
+        "startover_eligible) VALUES (:e, :c, 't', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, true, true)",
+        "UPDATE schedule_entries SET catchup_eligible = false WHERE id = :e",
+        "UPDATE channels SET cutv_window_hours = 48 WHERE id = :c",
+        "DELETE FROM schedule_entries WHERE id = :e",
+        "DELETE FROM channels WHERE id = :c",
+    ]
+    try:
+        await migrate(url)
+
+        async def version() -> int:
+            async with engine.connect() as conn:
+                return int(
+                    (
+                        await conn.execute(text("SELECT version FROM catalogue_state WHERE id = 1"))
+                    ).scalar_one()
+                )
+
+        seen = [await version()]
+        for sql in writes:
+            async with engine.begin() as conn:
+                await conn.execute(text(sql), {"c": channel, "e": entry})
+            seen.append(await version())
+        assert all(b > a for a, b in itertools.pairwise(seen)), seen
+        async with engine.connect() as conn:
+            await conn.execute(text(writes[0]), {"c": channel})
+            await conn.rollback()
+        assert await version() == seen[-1]
     finally:
         await engine.dispose()
         if backend == "postgresql":

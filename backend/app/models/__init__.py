@@ -1,7 +1,7 @@
 """SQLAlchemy models: platform tables and the TSTV additions (SPEC §3)."""
 
 from app.db import Base
-from app.models.channel import Channel, ScheduleEntry
+from app.models.channel import CatalogueState, Channel, ScheduleEntry
 from app.models.drm import DrmKey
 from app.models.user import Profile, User
 from app.models.viewing import Bookmark, Notification, Recording, TstvSession
@@ -9,6 +9,7 @@ from app.models.viewing import Bookmark, Notification, Recording, TstvSession
 __all__ = [
     "Base",
     "Bookmark",
+    "CatalogueState",
     "Channel",
     "DrmKey",
     "Notification",

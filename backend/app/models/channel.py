@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid, true
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -53,3 +53,15 @@ class ScheduleEntry(Base):
     startover_eligible: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     channel: Mapped[Channel] = relationship(back_populates="schedule")
+
+
+class CatalogueState(Base):
+    """One row whose `version` database triggers bump on every change to `channels` or
+    `schedule_entries`, in the writer's transaction (migration 0002). Whatever is derived from
+    those tables (the catch-up listings' cache) is tagged with the version it was read at and is
+    stale as soon as the version moves, whoever wrote: this process, another one, or plain SQL."""
+
+    __tablename__ = "catalogue_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -7,6 +7,7 @@ import contextlib
 import uuid
 import weakref
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date as date_type
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any, cast
@@ -24,6 +25,8 @@ from app.routers._common import field_error
 from app.schemas.catalogue import (
     CHANNEL_LISTING_JSON,
     DAY_LISTING_JSON,
+    FLOAT_JSON,
+    PROGRAM_JSON,
     CatchupChannelListOut,
     CatchupDayListOut,
     TstvChannelOut,
@@ -31,7 +34,8 @@ from app.schemas.catalogue import (
 )
 from app.services import catalogue_service
 from app.services.auth_service import TokenClaims
-from app.services.catalogue_service import CatchupItem
+from app.services.catalogue_cache import ListingCache
+from app.services.catalogue_service import CatchupItem, CatchupPage, SharedPage
 from app.services.profile_select import resolve_profile
 from app.services.rights import ArchiveView
 from app.timezones import TzQuery
@@ -67,6 +71,14 @@ async def _reader(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+def _cache(request: Request) -> ListingCache:
+    return cast(ListingCache, request.app.state.catalogue_cache)
+
+
+def _archive(request: Request) -> ArchiveView:
+    return cast(ArchiveView, request.app.state.archive)
+
+
 async def _profile(conn: AsyncConnection, claims: TokenClaims, explicit: uuid.UUID | None) -> uuid.UUID:
     if explicit is None and claims.profile_id is not None:
         return claims.profile_id  # the common case needs no query
@@ -74,32 +86,59 @@ async def _profile(conn: AsyncConnection, claims: TokenClaims, explicit: uuid.UU
         return await resolve_profile(session, claims, explicit)
 
 
-def _programs(items: list[CatchupItem]) -> list[dict[str, Any]]:
-    """The listing items, shaped as `CatchupProgramOut`."""
-    refs: dict[uuid.UUID, dict[str, Any]] = {}
-    out = []
-    for item in items:
-        ch = item.channel
-        ref = refs.get(ch.id)
-        if ref is None:
-            ref = refs[ch.id] = {"id": ch.id, "name": ch.name, "cdn_channel_key": ch.cdn_channel_key}
-        entry = dict(zip(_ENTRY_KEYS, item.entry, strict=False))  # the row also has total, bookmark
-        out.append(
-            {
-                "schedule_entry": entry,
-                "channel": ref,
-                "duration_seconds": (entry["end_time"] - entry["start_time"]).total_seconds(),
-                "expires_at": item.expires_at,
-                "bookmark_position_seconds": item.bookmark_position_seconds,
-            }
-        )
-    return out
+def _program(item: CatchupItem) -> dict[str, Any]:
+    """A listed programme shaped as `CatchupProgramOut`, without the viewer's bookmark."""
+    ch = item.channel
+    entry = dict(zip(_ENTRY_KEYS, item.entry, strict=False))  # the row also has `total`
+    return {
+        "schedule_entry": entry,
+        "channel": {"id": ch.id, "name": ch.name, "cdn_channel_key": ch.cdn_channel_key},
+        "duration_seconds": (entry["end_time"] - entry["start_time"]).total_seconds(),
+        "expires_at": item.expires_at,
+        "bookmark_position_seconds": None,
+    }
 
 
-def _json(serializer: TypeAdapter[Any], body: dict[str, Any]) -> Response:
-    """The listing, shaped as its response model, serialised by pydantic-core through the model's
-    TypedDict twin: no model instance per item, and none of FastAPI's validate-then-encode pass."""
-    return Response(serializer.dump_json(body), media_type="application/json")
+# Each shared page's programmes as JSON with no bookmark (the item's last field), computed once per
+# cached page: a request only rewrites the items its profile has a bookmark for.
+_NO_BOOKMARK = b"null}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    programs: list[bytes]
+    index: dict[uuid.UUID, int]  # programme id -> position in `programs`
+
+
+_rendered: weakref.WeakKeyDictionary[SharedPage, _Rendered] = weakref.WeakKeyDictionary()
+
+
+def _rendered_programs(page: SharedPage) -> _Rendered:
+    found = _rendered.get(page)
+    if found is None:
+        programs = [PROGRAM_JSON.dump_json(_program(item)) for item in page.items]
+        if not all(p.endswith(_NO_BOOKMARK) for p in programs):
+            raise AssertionError("bookmark_position_seconds must be the last field of a listed programme")
+        found = _rendered[page] = _Rendered(programs, {entry_id: i for i, entry_id in enumerate(page.ids)})
+    return found
+
+
+def _listing_json(serializer: TypeAdapter[Any], body: dict[str, Any], page: CatchupPage) -> Response:
+    """The listing `body` (fields in the response model's order, `programs` empty), serialised by
+    pydantic-core through the model's TypedDict twin, with the programmes spliced in from their
+    cached JSON."""
+    before, after = serializer.dump_json(body).split(b'"programs":[]', 1)
+    rendered = _rendered_programs(page.shared)
+    programs = rendered.programs
+    if page.bookmarks:
+        programs = programs[:]
+        for entry_id, position in page.bookmarks.items():
+            i = rendered.index.get(entry_id)
+            if i is not None:
+                programs[i] = programs[i][: -len(_NO_BOOKMARK)] + FLOAT_JSON.dump_json(position) + b"}"
+    return Response(
+        b"".join((before, b'"programs":[', b",".join(programs), b"]", after)), media_type="application/json"
+    )
 
 
 @router.get("/channels", response_model=TstvChannelsOut)
@@ -128,37 +167,32 @@ async def catchup_by_date(
         raise field_error("query", "date", "date is in the future")
     if day < today - timedelta(days=CATCHUP_DAYS_BACK):
         raise field_error("query", "date", f"date is more than {CATCHUP_DAYS_BACK} days back")
-    archive: ArchiveView = request.app.state.archive
     async with _reader(request) as conn:
-        channel = None
-        if channel_id is not None:
-            channel = await catalogue_service.channel_row(conn, channel_id)
-            if channel is None:
-                raise ApiError(404, "channel_not_found")
         profile = await _profile(conn, claims, profile_id)
         page = await catalogue_service.day_catchup(
             conn,
-            archive,
+            _cache(request),
+            _archive(request),
             profile,
             now,
             datetime.combine(day, time.min, tzinfo=zone),
             datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
             limit,
             offset,
-            channel=channel,
+            channel_ref=channel_id,
             genre=genre,
         )
-    return _json(
-        DAY_LISTING_JSON,
-        {
-            "date": day.isoformat(),
-            "tz": tz,
-            "programs": _programs(page.items),
-            "total": page.total,
-            "limit": limit,
-            "offset": offset,
-        },
-    )
+    if page is None:
+        raise ApiError(404, "channel_not_found")
+    body = {
+        "date": day.isoformat(),
+        "tz": tz,
+        "programs": [],
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+    }
+    return _listing_json(DAY_LISTING_JSON, body, page)
 
 
 @router.get("/catchup/{channel_id}", response_model=CatchupChannelListOut)
@@ -170,22 +204,12 @@ async def catchup_by_channel(
     offset: Offset = 0,
     profile_id: ProfileQuery = None,
 ) -> Response:
-    archive: ArchiveView = request.app.state.archive
     async with _reader(request) as conn:
-        channel = await catalogue_service.channel_row(conn, channel_id)
-        if channel is None:
-            raise ApiError(404, "channel_not_found")
         profile = await _profile(conn, claims, profile_id)
-        page = await catalogue_service.channel_catchup(
-            conn, archive, channel, profile, clock.now(), limit, offset
+        channel, page = await catalogue_service.channel_catchup(
+            conn, _cache(request), _archive(request), channel_id, profile, clock.now(), limit, offset
         )
-    return _json(
-        CHANNEL_LISTING_JSON,
-        {
-            "channel_id": channel.id,
-            "programs": _programs(page.items),
-            "total": page.total,
-            "limit": limit,
-            "offset": offset,
-        },
-    )
+    if channel is None:
+        raise ApiError(404, "channel_not_found")
+    body = {"channel_id": channel.id, "programs": [], "total": page.total, "limit": limit, "offset": offset}
+    return _listing_json(CHANNEL_LISTING_JSON, body, page)

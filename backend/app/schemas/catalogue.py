@@ -96,3 +96,5 @@ def json_serializer(model: type[BaseModel]) -> TypeAdapter[Any]:
 
 CHANNEL_LISTING_JSON = json_serializer(CatchupChannelListOut)
 DAY_LISTING_JSON = json_serializer(CatchupDayListOut)
+PROGRAM_JSON = json_serializer(CatchupProgramOut)
+FLOAT_JSON = TypeAdapter(float)

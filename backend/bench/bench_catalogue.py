@@ -1,6 +1,7 @@
 """Catalogue benchmark (issue 5): both catch-up listings served over HTTP by the real app on
 PostgreSQL, with the seeded 5 channels x 14 days of schedule, a synthetic 7-day archive of every
-channel (empty segment files in the real layout) and 1,000 bookmarks on the viewer's profile.
+channel (empty segment files in the real layout) that grows by a segment per channel every 6 s
+while measuring, as SimLive's does, and 1,000 bookmarks on the viewer's profile.
 
     cd backend && uv run python -m bench.bench_catalogue [--seconds 10] [--archive DIR] [--write-docs]
         [--workers 1] [--extra-workers 2]
@@ -16,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import random
 import re
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +40,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import Settings
 from app.db import Database
 from app.models import Bookmark, ScheduleEntry
+from app.services.archive_layout import RunInfo, read_run_info
 from app.services.channel_catalogue import CHANNELS
 from app.services.seed import seed_all
 from bench.served_app import (
@@ -47,7 +52,7 @@ from bench.served_app import (
     served_app,
     throwaway_database,
 )
-from tests.archive_factory import write_run
+from tests.archive_factory import append_segments, write_run
 
 DAYS = 7
 SEGMENT = 6
@@ -56,15 +61,21 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "PERFORMANCE.md"
 COMMAND = "cd backend && uv run python -m bench.bench_catalogue --write-docs"
 
 
-def build_archive(root: Path) -> None:
-    """One run per channel covering the last 7 days, both renditions."""
+def build_archive(root: Path) -> dict[RunInfo, int]:
+    """One run per channel covering the last 7 days, both renditions; an existing one is reused
+    and brought up to now. Returns each run's next segment number."""
     end = math.floor(time.time() / SEGMENT) * SEGMENT
     start = end - DAYS * 86400
+    runs = {}
     for c in CHANNELS:
-        if (root / c.key).exists():
-            continue
+        existing = sorted((root / c.key).glob("r*/run.json"))
+        info = read_run_info(existing[-1].parent) if existing else None
         t = time.perf_counter()
-        write_run(
+        if info is not None:
+            have = sum(1 for n in os.listdir(existing[-1].parent / "video") if n.endswith(".m4s"))
+            runs[info] = append_segments(root, info, have, time.time())
+            continue
+        info = write_run(
             root,
             c.key,
             datetime.fromtimestamp(start, UTC),
@@ -72,9 +83,33 @@ def build_archive(root: Path) -> None:
             segment_duration=SEGMENT,
             loop_seconds=c.loop_seconds,
         )
+        runs[info] = math.ceil((end - info.anchor) / SEGMENT)
         print(
             f"  archive {c.key}: {DAYS * 86400 // SEGMENT:,} segments x 2 in {time.perf_counter() - t:.1f} s"
         )
+    return runs
+
+
+@contextlib.contextmanager
+def growing(root: Path, runs: dict[RunInfo, int]) -> Iterator[None]:
+    """The archive grows while we measure, as SimLive's does: every channel gains a segment every
+    6 s, the index tails it, and cached listings are recomputed for the new live edge as they are
+    in service."""
+    next_seq = dict(runs)
+    stop = threading.Event()
+
+    def grow() -> None:
+        while not stop.wait(1.0):
+            for info, seq in next_seq.items():
+                next_seq[info] = append_segments(root, info, seq, time.time())
+
+    thread = threading.Thread(target=grow, name="archive-growth", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 async def seed(database_url: str) -> None:
@@ -201,7 +236,7 @@ def write_docs(results: list[Row], notes: str) -> None:
 async def main(args: argparse.Namespace) -> None:
     root = Path(args.archive) if args.archive else Path(tempfile.mkdtemp(prefix="bench-catalogue-hls-"))
     print(f"archive in {root}")
-    build_archive(root)
+    runs = build_archive(root)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     results: list[Row] = []
     async with throwaway_database() as database_url:
@@ -212,7 +247,7 @@ async def main(args: argparse.Namespace) -> None:
             if not workers or (label and workers == args.workers):
                 continue
             env = {"BACKGROUND_JOBS": "false", "SEED_ON_STARTUP": "false", "WEB_CONCURRENCY": str(workers)}
-            with served_app(database_url, root, **env) as base:
+            with served_app(database_url, root, **env) as base, growing(root, runs):
                 if not scenarios:  # first server: bookmarks, paths, warm-up checks
                     token = login(base)
                     scenarios = await prepare(base, token, database_url)

@@ -264,7 +264,8 @@ async def main(args: argparse.Namespace) -> None:
     if args.write_docs:
         loads = [r.load for r in results]
         notes = (
-            f"Setup: 5 channels x 14 days of schedule, 7-day archive, {BOOKMARKS:,} bookmarks on the "
+            f"Setup: 5 channels x 14 days of schedule, 7-day archive growing by a segment per channel "
+            f"every 6 s, {BOOKMARKS:,} bookmarks on the "
             f"profile; {'one uvicorn process' if args.workers == 1 else f'{args.workers} uvicorn workers'} "
             "on PostgreSQL"
             + (f", plus {args.extra_workers}-worker rows for comparison" if args.extra_workers else "")

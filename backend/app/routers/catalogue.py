@@ -52,7 +52,9 @@ ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: 
 # The programme fields, in the order of a listed row's first columns.
 _ENTRY_KEYS = tuple(c.name for c in catalogue_service.ENTRY_COLUMNS)
 # Listings in flight on the database at once, per process. Fewer PostgreSQL backends competing for
-# two cores is faster: at 32 clients, 4 gave p95 46-52 ms, 8 gave 46-74 ms, no gate 66-89 ms.
+# two cores was faster when every listing ran its full statement (at 32 clients, 4 gave p95 46-52 ms,
+# 8 gave 46-74 ms, no gate 66-89 ms); with shared pages most requests only read their bookmarks
+# and 4 or 8 measure the same.
 _MAX_READERS = 4
 _gates: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 

@@ -108,3 +108,53 @@ async def test_a_page_computed_at_an_old_version_is_not_kept() -> None:
     assert await cache.timed("k", T0, compute) == "old"
     with pytest.raises(Miss):
         await cache.timed("k", T0, None)
+
+
+async def test_pages_are_bounded_by_their_weight() -> None:
+    cache = ListingCache(max_weight=100)
+    cache.observe(1)
+
+    async def page(key: int, weight: int) -> None:
+        async def compute() -> Timed:
+            return Timed(key, T0, T0 + timedelta(hours=1), weight=weight)
+
+        await cache.timed(key, T0, compute)
+
+    for key in range(5):
+        await page(key, 30)  # 150 in all: the oldest make room
+    kept = [k for k in range(5) if await _cached(cache, k)]
+    assert kept == [2, 3, 4]
+    await page(9, 101)  # heavier than the whole cache: served, not kept
+    assert not await _cached(cache, 9)
+    assert [k for k in range(5) if await _cached(cache, k)] == [2, 3, 4]
+
+
+async def _cached(cache: ListingCache, key: int) -> bool:
+    try:
+        await cache.timed(key, T0, None)
+    except Miss:
+        return False
+    return True
+
+
+async def test_waiters_compute_for_themselves_when_the_computing_request_goes_away() -> None:
+    cache = ListingCache()
+    cache.observe(1)
+    started = asyncio.Event()
+
+    async def stuck() -> Timed:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never")
+
+    async def quick() -> Timed:
+        return Timed("page", T0, T0 + timedelta(hours=1))
+
+    first = asyncio.create_task(cache.timed("k", T0, stuck))
+    await started.wait()
+    second = asyncio.create_task(cache.timed("k", T0, quick))
+    await asyncio.sleep(0)  # `second` now waits for the page `first` computes
+    first.cancel()
+    assert await second == "page"
+    with pytest.raises(asyncio.CancelledError):
+        await first

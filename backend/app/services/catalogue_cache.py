@@ -35,16 +35,23 @@ class Timed:
     value: Any
     since: datetime
     until: datetime
+    weight: int = 1  # what it counts against the cache's size (a page: its items)
 
 
 class ListingCache:
-    """Values derived from `channels`/`schedule_entries`, for one catalogue version at a time."""
+    """Values derived from `channels`/`schedule_entries`, for one catalogue version at a time.
 
-    def __init__(self, max_entries: int = 1024) -> None:
+    Bounded: at most `max_entries` plain values, and timed values weighing at most `max_weight`
+    in all (pages weigh their items, so walking every offset with limit=200 cannot fill memory);
+    the oldest go first."""
+
+    def __init__(self, max_entries: int = 1024, max_weight: int = 50_000) -> None:
         self.version: int | None = None
         self.max_entries = max_entries
+        self.max_weight = max_weight
         self._values: dict[Hashable, Any] = {}
         self._timed: dict[Hashable, Timed] = {}
+        self._weight = 0
         self._inflight: dict[tuple[int, Hashable], asyncio.Future[Timed]] = {}
 
     def observe(self, version: int | None) -> None:
@@ -54,6 +61,7 @@ class ListingCache:
             self.version = version
             self._values.clear()
             self._timed.clear()
+            self._weight = 0
 
     async def value(self, key: Hashable, read: Callable[[], Awaitable[Any]] | None) -> Any:
         """The value under `key` at this version, read with `read()` if missing (`read=None`: raise
@@ -92,7 +100,13 @@ class ListingCache:
         flight = (version, key)
         pending = self._inflight.get(flight)
         if pending is not None:
-            shared = await asyncio.shield(pending)
+            try:
+                shared = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                return (await compute()).value  # the request computing it went away
             if usable(shared):
                 return shared.value
             return (await compute()).value  # computed for a moment on the other side of a boundary
@@ -100,6 +114,9 @@ class ListingCache:
         self._inflight[flight] = future
         try:
             result = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here, so an unawaited failure is not logged as lost
@@ -108,8 +125,12 @@ class ListingCache:
             future.set_result(result)
         finally:
             del self._inflight[flight]
-        if version == self.version and usable(result):
-            self._store(self._timed, key, result)
+        if version == self.version and usable(result) and result.weight <= self.max_weight:
+            old = self._timed.pop(key, None)
+            self._weight += result.weight - (old.weight if old is not None else 0)
+            while self._weight > self.max_weight or len(self._timed) >= self.max_entries:
+                self._weight -= self._timed.pop(next(iter(self._timed))).weight  # the oldest
+            self._timed[key] = result
         return result.value
 
     def _store(self, table: dict[Hashable, Any], key: Hashable, value: Any) -> None:

@@ -430,7 +430,8 @@ async def _cached_page(
         until = min(until, first_in_window + window, next_end or until)
         found[channel_id] = after_edge
     edges = tuple(params[f"c{j}_live"] for j in range(len(channels)))
-    return Timed(_Cached(page, edges, tuple(found.get(c.id) for c in channels)), now, until)
+    cached = _Cached(page, edges, tuple(found.get(c.id) for c in channels))
+    return Timed(cached, now, until, weight=len(page.items) + 1)
 
 
 def _decide(

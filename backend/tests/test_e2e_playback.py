@@ -43,8 +43,6 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by make test")
-
 
 @dataclass(frozen=True)
 class Programme:
@@ -68,6 +66,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def page(stack: Stack) -> Iterator[Page]:
+    # A missing browser fails the run rather than skipping it: a skip would hide a broken install.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it)"
     with sync_playwright() as pw:
         browser: Browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         p = browser.new_page()

@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import asyncpg
 import httpx
 
 from tests.conftest import asyncpg_dsn, create_database, drop_database, migrate
-from tests.stack import free_port
+from tests.stack import child_process, free_port, wait_until
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "bench-demo"
@@ -50,50 +49,27 @@ async def analyze(database_url: str) -> None:
 def served_app(database_url: str, hls_dir: Path, **env: str) -> Iterator[str]:
     """uvicorn serving the app; yields its base URL once /healthz answers."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench-app-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "app.main:app_factory",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=BACKEND_DIR,
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "HLS_SEGMENT_DIR": str(hls_dir),
-            "TSTV_DEMO_PASSWORD": DEMO_PASSWORD,
-            "SIMLIVE_AUTOSTART": "false",
-            "LOG_LEVEL": "WARNING",
-            **env,
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log = Path(tempfile.mkstemp(prefix="bench-app-", suffix=".log")[1])
+    args = [sys.executable, "-m", "uvicorn", "--factory", "app.main:app_factory", "--port", str(port)]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "HLS_SEGMENT_DIR": str(hls_dir),
+        "TSTV_DEMO_PASSWORD": DEMO_PASSWORD,
+        "SIMLIVE_AUTOSTART": "false",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+    with child_process([*args, "--no-access-log"], log, cwd=BACKEND_DIR, env=env) as proc:
+
+        def answering() -> bool:
             if proc.poll() is not None:
-                raise RuntimeError(f"app exited; see {log.name}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"app did not answer; see {log.name}")
+                raise RuntimeError(f"app exited; see {log}")
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+
+        wait_until(answering, 120, f"the app (log: {log})")
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def login(base: str, email: str = "viewer@tstv.local") -> str:

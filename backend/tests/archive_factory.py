@@ -9,7 +9,7 @@ import os
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,12 @@ from app.services.archive_layout import (
     run_id_for,
     write_run_info,
 )
+
+
+def days_ago(days: int, hour: int) -> datetime:
+    """`hour`:00 UTC, `days` days ago: inside the seeded schedule and, for a morning hour, far from
+    midnight (so a programme's day is unambiguous)."""
+    return (datetime.now(UTC) - timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 def write_run(

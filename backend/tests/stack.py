@@ -135,7 +135,8 @@ def _page_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _process(args: list[str], log: Path, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
+def child_process(args: list[str], log: Path, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process writing to `log`, terminated (then killed) on leaving."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **kwargs)  # type: ignore[call-overload]
     try:
@@ -180,8 +181,8 @@ def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
                 "TSTV_ENV": "production",
             }
             with (
-                _process([nginx, "-p", str(tmp / "nginx"), "-c", str(conf)], tmp / "nginx.log"),
-                _process(
+                child_process([nginx, "-p", str(tmp / "nginx"), "-c", str(conf)], tmp / "nginx.log"),
+                child_process(
                     [
                         sys.executable,
                         "-m",

@@ -16,14 +16,14 @@ from sqlalchemy import select
 
 from app.models import Bookmark
 from app.services import bookmark_service
-from tests.archive_factory import create_recorded_channel
+from tests.archive_factory import create_recorded_channel, days_ago
 
 API = "/api/v1"
 Clock = Callable[[Any], None]
 
 
 def t0(days_back: int = 2) -> datetime:
-    return (datetime.now(UTC) - timedelta(days=days_back)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return days_ago(days_back, 9)
 
 
 async def me(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from app.main import create_app
 from app.models import Channel, Profile, ScheduleEntry
 from app.schemas.catalogue import CatchupChannelListOut, CatchupDayListOut
 from app.services import catalogue_service, rights
-from tests.archive_factory import append_segments, create_recorded_channel, index_channel, write_run
+from tests.archive_factory import append_segments, create_recorded_channel, days_ago, index_channel, write_run
 from tests.conftest import asyncpg_dsn, login, make_settings, migrate
 
 API = "/api/v1"
@@ -29,9 +29,7 @@ Clock = Callable[[Any], None]
 
 
 def day_start(days_back: int) -> datetime:
-    """10:00 UTC, `days_back` days ago: well inside the seeded schedule, far from midnight."""
-    d = datetime.now(UTC) - timedelta(days=days_back)
-    return d.replace(hour=10, minute=0, second=0, microsecond=0)
+    return days_ago(days_back, 10)
 
 
 async def listing(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from app.services.notification_service import run_expiry_notifications
-from tests.archive_factory import create_recorded_channel
+from tests.archive_factory import create_recorded_channel, days_ago
 
 API = "/api/v1"
 Clock = Callable[[Any], None]
@@ -24,7 +24,7 @@ async def test_expiry_job_creates_each_notification_once(
     nosub_headers: dict[str, str],
     frozen_clock: Clock,
 ) -> None:
-    start = (datetime.now(UTC) - timedelta(days=2)).replace(hour=6, minute=0, second=0, microsecond=0)
+    start = days_ago(2, 6)
     # Programme 1 and 3 are episodes of Northern Lights (odd numbers), 0 and 2 are not.
     ch, es = await create_recorded_channel(
         app, start, 3600, 5, recorded=(0, 5), partial_seconds=6, cutv_window_hours=48

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from tests.archive_factory import create_recorded_channel
+from tests.archive_factory import create_recorded_channel, days_ago
 
 API = "/api/v1"
 Clock = Callable[[Any], None]
 
 
 def t0() -> datetime:
-    return (datetime.now(UTC) - timedelta(days=1)).replace(hour=7, minute=0, second=0, microsecond=0)
+    return days_ago(1, 7)
 
 
 async def test_catchup_session_heartbeats_move_the_bookmark(

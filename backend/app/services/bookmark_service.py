@@ -22,7 +22,7 @@ from app.errors import ApiError
 from app.models import Bookmark, Channel, ScheduleEntry
 from app.services import rights
 
-TSTV_TYPES = frozenset({"tstv_catchup", "tstv_startover"})
+TSTV_TYPES = ("tstv_catchup", "tstv_startover")
 FINISHED_RATIO = 0.95
 Playback = Literal["catchup", "startover"]
 BOOKMARK_NOT_FOUND = "bookmark_not_found"

@@ -55,9 +55,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.db import DriverQuery
 from app.models import Bookmark, CatalogueState, Channel, ScheduleEntry
 from app.services import rights
+from app.services.bookmark_service import TSTV_TYPES
 from app.services.catalogue_cache import ListingCache, Miss, Timed
 
-TSTV_BOOKMARK_TYPES = ("tstv_catchup", "tstv_startover")
 # Above this many range terms in one statement, check the archive in Python instead.
 MAX_RANGE_TERMS = 64
 
@@ -144,10 +144,6 @@ class CatchupPage:
 
     shared: SharedPage
     bookmarks: dict[uuid.UUID, float]
-
-    @property
-    def items(self) -> list[CatchupItem]:
-        return self.shared.items
 
     @property
     def total(self) -> int:
@@ -603,7 +599,7 @@ def _positions_statement(bookmarks: Select[Any]) -> CompoundSelect[Any]:
         .where(
             _bm.profile_id == bindparam("profile_id"),
             # Fixed values, not an "expanding" IN list re-rendered at every execution.
-            _bm.content_type.in_([bindparam(f"bookmark_type_{t}", t) for t in TSTV_BOOKMARK_TYPES]),
+            _bm.content_type.in_([bindparam(f"bookmark_type_{t}", t) for t in TSTV_TYPES]),
         )
         .group_by(_bm.content_id),
     )

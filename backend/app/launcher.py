@@ -37,7 +37,7 @@ def start_cdn(settings: Settings, port: int) -> subprocess.Popen[bytes] | None:
         return None
     prefix = settings.hls_segment_dir.parent / "cdn"
     settings.hls_segment_dir.mkdir(parents=True, exist_ok=True)
-    conf = write_cdn_conf(settings.hls_segment_dir, port, settings.cors_origin_list, prefix, host="0.0.0.0")
+    conf = write_cdn_conf(settings.hls_segment_dir, port, prefix, host="0.0.0.0")
     with open(prefix / "nginx.out", "wb") as out:
         proc = subprocess.Popen(
             [nginx, "-p", str(prefix), "-c", str(conf)], stdout=out, stderr=out, preexec_fn=_die_with_parent
@@ -75,11 +75,11 @@ def main() -> None:
     migrate(settings.database_url)
     if start_cdn(settings, cdn_port) is None and "CDN_BASE_URL" not in os.environ:
         # Development fallback: the backend serves /hls/ itself.
-        os.environ["CDN_BASE_URL"] = f"http://localhost:{port}/hls"
+        os.environ["CDN_BASE_URL"] = f"http://{{host}}:{port}/hls"
         get_settings.cache_clear()
         log.warning("nginx not installed: the backend serves /hls/ itself (development fallback)")
     elif "CDN_BASE_URL" not in os.environ:
-        os.environ["CDN_BASE_URL"] = f"http://localhost:{cdn_port}/hls"
+        os.environ["CDN_BASE_URL"] = f"http://{{host}}:{cdn_port}/hls"
         get_settings.cache_clear()
     signal.signal(signal.SIGTERM, _exit_on_term)
     uvicorn.run(

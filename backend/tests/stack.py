@@ -167,7 +167,7 @@ def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
         )
         with _page_server() as page:
             cdn_port, api_port = free_port(), free_port()
-            conf = write_cdn_conf(hls, cdn_port, [page], tmp / "nginx")
+            conf = write_cdn_conf(hls, cdn_port, tmp / "nginx")
             env = {
                 **os.environ,
                 "DATABASE_URL": db_url,

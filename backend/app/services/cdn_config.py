@@ -1,8 +1,7 @@
 """Render `nginx/cdn.conf` (the segment CDN) for a native run and for the tests.
 
-    python -m app.services.cdn_config --archive var/hls --port 8081 --prefix var/cdn \
-        --origin http://localhost:5173 > var/cdn/nginx.conf
-    nginx -p var/cdn -c "$PWD/var/cdn/nginx.conf"        # stays in the foreground (daemon off)
+python -m app.services.cdn_config --archive var/hls --port 8081 --prefix var/cdn > var/cdn/nginx.conf
+nginx -p var/cdn -c "$PWD/var/cdn/nginx.conf"        # stays in the foreground (daemon off)
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from app.config import REPO_DIR
 TEMPLATE = REPO_DIR / "nginx" / "cdn.conf"
 _TEMP_MODULES = ("proxy", "fastcgi", "uwsgi", "scgi")
 _SAFE_PATH = re.compile(r'^[^";{}$\\\n\r]+$')
-_SAFE_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
 def nginx_binary() -> str | None:
@@ -47,7 +45,6 @@ def temp_modules(nginx: str | None = None) -> list[str]:
 def render_cdn_conf(
     archive_root: Path | str,
     port: int,
-    origin: str | Iterable[str],
     prefix: Path | str,
     host: str = "127.0.0.1",
     modules: Iterable[str] | None = None,
@@ -58,16 +55,11 @@ def render_cdn_conf(
     for p in (root, pre):
         if not _SAFE_PATH.match(p):
             raise ValueError(f"path not usable in an nginx config: {p!r}")
-    origins = [origin] if isinstance(origin, str) else list(origin)
-    for o in origins:
-        if not _SAFE_ORIGIN.match(o):
-            raise ValueError(f"not an origin: {o!r}")
     if not 0 < port < 65536:
         raise ValueError("bad port")
     mods = list(modules) if modules is not None else temp_modules()
     temp_lines = [f"    client_body_temp_path {pre}/tmp/client_body;"]
     temp_lines += [f"    {m}_temp_path {pre}/tmp/{m};" for m in mods]
-    origin_map = "\n".join(f'        "{o}" "{o}";' for o in origins)
     user = "user root;" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
     text = TEMPLATE.read_text()
     for placeholder, value in (
@@ -75,7 +67,6 @@ def render_cdn_conf(
         ("@LISTEN@", f"{host}:{port}"),
         ("@ARCHIVE_ROOT@", root),
         ("@PREFIX@", pre),
-        ("@ORIGIN_MAP@", origin_map),
         ("@TEMP_PATHS@", "\n".join(temp_lines)),
     ):
         text = text.replace(placeholder, value)
@@ -85,7 +76,6 @@ def render_cdn_conf(
 def write_cdn_conf(
     archive_root: Path | str,
     port: int,
-    origin: str | Iterable[str],
     prefix: Path | str,
     host: str = "127.0.0.1",
 ) -> Path:
@@ -93,7 +83,7 @@ def write_cdn_conf(
     pre = Path(prefix).resolve()
     (pre / "tmp").mkdir(parents=True, exist_ok=True)
     conf = pre / "nginx.conf"
-    conf.write_text(render_cdn_conf(archive_root, port, origin, pre, host))
+    conf.write_text(render_cdn_conf(archive_root, port, pre, host))
     return conf
 
 
@@ -103,14 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8081)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--prefix", required=True, help="writable dir for pid, logs, temp files")
-    ap.add_argument("--origin", action="append", default=[], help="allowed CORS origin (repeatable)")
     ap.add_argument("--write", action="store_true", help="write {prefix}/nginx.conf and print its path")
     args = ap.parse_args(argv)
-    origins = args.origin or ["http://localhost:5173"]
     if args.write:
-        print(write_cdn_conf(args.archive, args.port, origins, args.prefix, args.host))
+        print(write_cdn_conf(args.archive, args.port, args.prefix, args.host))
     else:
-        sys.stdout.write(render_cdn_conf(args.archive, args.port, origins, args.prefix, args.host))
+        sys.stdout.write(render_cdn_conf(args.archive, args.port, args.prefix, args.host))
     return 0
 
 

@@ -27,11 +27,16 @@ class Settings(BaseSettings):
     hls_segment_dir: Path = REPO_DIR / "var" / "hls"
     hls_sources_dir: Path = REPO_DIR / "media" / "sources"
     hls_segment_duration: int = Field(default=6, ge=1, le=30)
-    cdn_base_url: str = "http://localhost:8081/hls"
+    # `{host}`: the host name the viewer reached the API with (localhost, 127.0.0.1, a LAN address).
+    cdn_base_url: str = "http://{host}:8081/hls"
     drm_enabled: bool = True
     ffmpeg_binary: str = ""
     live_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
     cors_origins: str = "http://localhost:5173,http://localhost:8000"
+
+    # The web app: where its build is, and when the Start Over prompt shows (tests shorten it).
+    web_app_dir: Path = REPO_DIR / "frontend" / "dist"
+    startover_prompt_after_seconds: int = Field(default=180, ge=0, le=24 * 3600)
 
     # Start-up behaviour (the run command wants all on; tests switch pieces off).
     seed_on_startup: bool = True

@@ -17,12 +17,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import m3u8
 import pytest
 from fastapi import FastAPI
 
 from app.config import Settings
 from app.models import ScheduleEntry
 from app.services.archive_layout import RunInfo
+from app.services.playback_service import cdn_base_for
 from tests.archive_factory import write_run
 from tests.playlist_helpers import ArchiveChannel, create_channel, get_playlist, media_playlists
 
@@ -84,12 +86,11 @@ async def test_catchup_is_vod_of_exactly_the_programme(
         key = pl.segments[0].key
         assert key.method == "SAMPLE-AES-CTR" and key.keyformat == "identity"
         assert run_a.kid in key.uri
-        assert pl.segments[0].init_section.uri.startswith(settings.cdn_base_url)
+        cdn = cdn_base_for(settings.cdn_base_url, "test")  # the test client's host name
+        assert cdn == "http://test:8081/hls"
+        assert pl.segments[0].init_section.uri.startswith(cdn)
         assert f"/{run_a.run_id}/{rendition}/init_" in pl.segments[0].init_section.uri
-        assert all(
-            s.uri.startswith(settings.cdn_base_url + f"/{ch.key}/{run_a.run_id}/{rendition}/")
-            for s in pl.segments
-        )
+        assert all(s.uri.startswith(cdn + f"/{ch.key}/{run_a.run_id}/{rendition}/") for s in pl.segments)
         assert not any(s.discontinuity for s in pl.segments)
 
 
@@ -358,3 +359,33 @@ async def test_retention_removes_old_programmes_from_index_and_playlists(
     assert not app.state.archive.holds(ch.key, old.start_time, old.end_time)
     assert not any((root / ch.key).glob(f"*/video/{old.start_time:%Y%m%dT%H}*.m4s"))
     assert (await client.get(_url(ch, "catchup", recent), headers=viewer_headers)).status_code == 200
+
+
+def test_cdn_base_follows_the_host_the_viewer_used() -> None:
+    template = "http://{host}:8081/hls"
+    assert cdn_base_for(template, "localhost") == "http://localhost:8081/hls"
+    assert cdn_base_for(template, "127.0.0.1") == "http://127.0.0.1:8081/hls"
+    assert cdn_base_for(template, "192.168.1.20") == "http://192.168.1.20:8081/hls"
+    assert cdn_base_for(template, "tv.example.com") == "http://tv.example.com:8081/hls"
+    assert cdn_base_for(template, "::1") == "http://[::1]:8081/hls"
+    # The Host header is the client's: nothing but a host name reaches a playlist.
+    for bad in (None, "", 'evil"/x', "a b", "-x", "x/../y", "h\nEXT"):
+        assert cdn_base_for(template, bad) == "http://localhost:8081/hls"
+    assert cdn_base_for("https://cdn.example.com/hls", "192.168.1.20") == "https://cdn.example.com/hls"
+
+
+async def test_media_playlist_points_at_the_cdn_on_the_viewers_host(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    archive: Any,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    ch, _, _ = archive
+    frozen_clock(t0 + timedelta(seconds=700))
+    master = await get_playlist(client, _url(ch, "catchup", 0), viewer_headers)
+    uri = master.playlists[0].absolute_uri.replace("http://test", "http://192.168.1.20:8000")
+    r = await client.get(uri, headers={**viewer_headers, "Host": "192.168.1.20:8000"})
+    assert r.status_code == 200, r.text
+    segment_uris = [s.uri for s in m3u8.loads(r.text).segments]
+    assert segment_uris and all(u.startswith("http://192.168.1.20:8081/hls/") for u in segment_uris)

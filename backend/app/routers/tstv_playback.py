@@ -84,6 +84,7 @@ async def _media(
     db: Database,
     claims: ViewerDep,
     playback: PlaybackService,
+    viewer_host: str | None,
 ) -> Response:
     now = clock.now()
     # A playback already started (valid token) may finish, without a database round trip;
@@ -94,7 +95,8 @@ async def _media(
             resolved = await playback.resolve(session, mode, channel_id, entry_id)
         playback.authorise_new_playback(claims, resolved, now)
         target = resolved.target
-    return _playlist(playback.media_playlist(target, rendition, now), cacheable=mode == Mode.CATCHUP)
+    text = playback.media_playlist(target, rendition, now, viewer_host)
+    return _playlist(text, cacheable=mode == Mode.CATCHUP)
 
 
 @router.get("/startover/{channel_id}/manifest")
@@ -110,6 +112,7 @@ async def startover_manifest(
 
 @router.get("/startover/{channel_id}/manifest/{rendition}.m3u8")
 async def startover_media(
+    request: Request,
     channel_id: uuid.UUID,
     rendition: Rendition,
     schedule_entry_id: EntryQuery,
@@ -118,7 +121,9 @@ async def startover_media(
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs)
+    return await _media(
+        Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs, request.url.hostname
+    )
 
 
 @router.get("/catchup/{channel_id}/manifest")
@@ -134,6 +139,7 @@ async def catchup_manifest(
 
 @router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8")
 async def catchup_media(
+    request: Request,
     channel_id: uuid.UUID,
     rendition: Rendition,
     schedule_entry_id: EntryQuery,
@@ -142,7 +148,9 @@ async def catchup_media(
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs)
+    return await _media(
+        Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs, request.url.hostname
+    )
 
 
 @router.get("/live/{channel_id}/manifest")
@@ -154,6 +162,7 @@ async def live_manifest(
 
 @router.get("/live/{channel_id}/manifest/{rendition}.m3u8")
 async def live_media(
+    request: Request,
     channel_id: uuid.UUID,
     rendition: Rendition,
     db: DatabaseDep,
@@ -161,4 +170,4 @@ async def live_media(
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.LIVE, channel_id, None, rendition, pb, db, claims, pbs)
+    return await _media(Mode.LIVE, channel_id, None, rendition, pb, db, claims, pbs, request.url.hostname)

@@ -8,6 +8,7 @@ rights are revoked meanwhile (J5), while any new playback is refused at once.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -38,6 +39,22 @@ from app.services.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_fo
 KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
 CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
 _CACHE_SIZE = 1024
+# A host name (or IPv4 address) or an IPv6 address, as Starlette gives it without brackets.
+_HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
+_IPV6 = re.compile(r"^[0-9A-Fa-f:.]{2,45}$")
+
+
+def cdn_base_for(template: str, viewer_host: str | None) -> str:
+    """Fill `{host}` in a CDN base URL. Anything that is not a plain host name or address (the Host
+    header is the client's to write) falls back to localhost rather than reach the playlist."""
+    if "{host}" not in template:
+        return template
+    host = "localhost"
+    if viewer_host and _HOST_NAME.match(viewer_host):
+        host = viewer_host
+    elif viewer_host and ":" in viewer_host and _IPV6.match(viewer_host):
+        host = f"[{viewer_host}]"
+    return template.replace("{host}", host)
 
 
 # One round trip for both rows; an entry of another channel comes back and is refused below.
@@ -203,8 +220,16 @@ class PlaybackService:
             )
         return MediaPlaylistSpec(key, rendition, start, end, PlaylistKind.VOD, closed=True, start_at=start)
 
-    def media_playlist(self, target: Target, rendition: str, now: datetime) -> str:
+    def cdn_base(self, viewer_host: str | None) -> str:
+        """`CDN_BASE_URL` with `{host}` replaced by the host name the viewer reached the API with, so
+        the app plays whether it was opened as localhost, 127.0.0.1 or a LAN address."""
+        return cdn_base_for(self.settings.cdn_base_url, viewer_host)
+
+    def media_playlist(
+        self, target: Target, rendition: str, now: datetime, viewer_host: str | None = None
+    ) -> str:
         spec = self._spec(target, rendition, now)
+        cdn_base = self.cdn_base(viewer_host)
         key = spec.channel_key
         if not spec.closed:
             # Open playlists move with the clock: a 1-second resolution lets refreshes share work.
@@ -215,7 +240,7 @@ class PlaybackService:
         )
         # A settled playlist changes only if already-indexed time does (retention); others on any change.
         version = self.index.history_version(key) if settled else self.index.version(key)
-        cache_key = (spec, version)
+        cache_key = (spec, version, cdn_base)
         cached = self._cache.get(cache_key)
         if cached is not None:
             self._cache.move_to_end(cache_key)
@@ -224,7 +249,7 @@ class PlaybackService:
         text = render_media_playlist(
             spec,
             segments,
-            cdn_base=self.settings.cdn_base_url,
+            cdn_base=cdn_base,
             key_uri=self._key_uri if self.settings.drm_enabled else None,
             discontinuity_sequence=lambda seg: self.index.run_ordinal(key, seg.run.run_id),
         )

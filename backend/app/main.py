@@ -20,6 +20,7 @@ from app.logging_setup import configure_logging
 from app.routers import (
     admin_rules,
     admin_simlive,
+    app_config,
     auth,
     catalogue,
     cdn_fallback,
@@ -31,6 +32,7 @@ from app.routers import (
     sessions,
     tstv_playback,
     viewing,
+    web_app,
 )
 from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
@@ -136,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
+    api.include_router(app_config.router)
     api.include_router(auth.router)
     api.include_router(epg.router)
     # Catalogue, viewing, sessions, notifications, TSTV rules (issue 5).
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(logos.router)
     app.include_router(cdn_fallback.router)  # /hls/ when nginx is not running (development)
+    app.include_router(web_app.router)  # last: the app's history fallback takes what is left
     return app
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from app.deps import AdminDep, SessionDep
 from app.errors import ApiError
 from app.models import Channel
-from app.routers._common import field_error
+from app.routers._common import ADMIN, INVALID, errors, field_error, invalid, refusal
 from app.schemas.epg import ScheduleEntryOut
 from app.schemas.rules import ChannelRulesIn, ChannelRulesOut, EntryRightsIn, RulesOut
 from app.services import catalogue_service, rules_service
@@ -39,12 +39,20 @@ def _changes(body: ChannelRulesIn | EntryRightsIn) -> dict[str, object]:
     return changes
 
 
-@router.get("/tstv/rules", response_model=RulesOut)
+@router.get("/tstv/rules", response_model=RulesOut, responses=errors(*ADMIN))
 async def get_rules(session: SessionDep, _admin: AdminDep) -> RulesOut:
     return RulesOut(channels=[_rules(c) for c in await rules_service.all_rules(session)])
 
 
-@router.put("/tstv/rules/{channel_id}", response_model=ChannelRulesOut)
+@router.put(
+    "/tstv/rules/{channel_id}",
+    response_model=ChannelRulesOut,
+    responses=errors(
+        *ADMIN,
+        refusal(404, "channel_not_found"),
+        invalid("`catchup_window_hours` below the (new) `cutv_window_hours`"),
+    ),
+)
 async def put_rules(
     session: SessionDep,
     _admin: AdminDep,
@@ -62,7 +70,11 @@ async def put_rules(
     return _rules(channel)
 
 
-@router.put("/schedule/{entry_id}/rights", response_model=ScheduleEntryOut)
+@router.put(
+    "/schedule/{entry_id}/rights",
+    response_model=ScheduleEntryOut,
+    responses=errors(*ADMIN, refusal(404, "schedule_entry_not_found"), INVALID),
+)
 async def put_entry_rights(
     session: SessionDep, _admin: AdminDep, entry_id: uuid.UUID, body: EntryRightsIn
 ) -> ScheduleEntryOut:

@@ -6,13 +6,24 @@ from sqlalchemy.orm import selectinload
 
 from app.deps import SessionDep, SettingsDep, ViewerDep
 from app.models import User
+from app.routers._common import INVALID, UNAUTHENTICATED, errors, refusal
 from app.schemas.auth import LoginRequest, MeOut, ProfileOut, ProfilesOut, TokenResponse
 from app.services.auth_service import LoginThrottle, authenticate, default_profile, issue_token
 
 router = APIRouter(tags=["auth"])
 
+_WRONG = refusal(401, "invalid_credentials", why="unknown e-mail or wrong password")
+_THROTTLED = refusal(
+    429,
+    "too_many_attempts",
+    why="10 failed logins for this e-mail within a minute",
+    headers={
+        "Retry-After": {"description": "Seconds to wait", "required": True, "schema": {"type": "string"}}
+    },
+)
 
-@router.post("/auth/login", response_model=TokenResponse)
+
+@router.post("/auth/login", response_model=TokenResponse, responses=errors(_WRONG, _THROTTLED, INVALID))
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
@@ -39,7 +50,7 @@ async def _load_user(session: SessionDep, claims: ViewerDep) -> User:
     return user
 
 
-@router.get("/auth/me", response_model=MeOut)
+@router.get("/auth/me", response_model=MeOut, responses=errors(UNAUTHENTICATED))
 async def me(session: SessionDep, claims: ViewerDep) -> MeOut:
     user = await _load_user(session, claims)
     return MeOut(
@@ -52,7 +63,7 @@ async def me(session: SessionDep, claims: ViewerDep) -> MeOut:
     )
 
 
-@router.get("/profiles", response_model=ProfilesOut)
+@router.get("/profiles", response_model=ProfilesOut, responses=errors(UNAUTHENTICATED))
 async def profiles(session: SessionDep, claims: ViewerDep) -> ProfilesOut:
     user = await _load_user(session, claims)
     return ProfilesOut(profiles=[ProfileOut.model_validate(p) for p in user.profiles])

@@ -21,7 +21,7 @@ from app import clock
 from app.db import Database
 from app.deps import SessionDep, ViewerDep
 from app.errors import ApiError
-from app.routers._common import field_error
+from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, field_error, refusal
 from app.schemas.catalogue import (
     CHANNEL_LISTING_JSON,
     DAY_LISTING_JSON,
@@ -143,13 +143,20 @@ def _listing_json(serializer: TypeAdapter[Any], body: dict[str, Any], page: Catc
     )
 
 
-@router.get("/channels", response_model=TstvChannelsOut)
+_CHANNEL_NOT_FOUND = refusal(404, "channel_not_found")
+
+
+@router.get("/channels", response_model=TstvChannelsOut, responses=errors(UNAUTHENTICATED))
 async def tstv_channels(session: SessionDep, _claims: ViewerDep) -> TstvChannelsOut:
     channels = await catalogue_service.tstv_channels(session)
     return TstvChannelsOut(channels=[TstvChannelOut.model_validate(c) for c in channels])
 
 
-@router.get("/catchup", response_model=CatchupDayListOut)
+@router.get(
+    "/catchup",
+    response_model=CatchupDayListOut,
+    responses=errors(UNAUTHENTICATED, *PROFILE, _CHANNEL_NOT_FOUND, INVALID),
+)
 async def catchup_by_date(
     request: Request,
     claims: ViewerDep,
@@ -197,7 +204,11 @@ async def catchup_by_date(
     return _listing_json(DAY_LISTING_JSON, body, page)
 
 
-@router.get("/catchup/{channel_id}", response_model=CatchupChannelListOut)
+@router.get(
+    "/catchup/{channel_id}",
+    response_model=CatchupChannelListOut,
+    responses=errors(UNAUTHENTICATED, *PROFILE, _CHANNEL_NOT_FOUND, INVALID),
+)
 async def catchup_by_channel(
     request: Request,
     claims: ViewerDep,

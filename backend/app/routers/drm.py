@@ -15,7 +15,17 @@ from pydantic import ValidationError
 from app.deps import AdminDep, SessionDep, ViewerDep
 from app.errors import ApiError
 from app.models import DrmKey, User
+from app.routers._common import (
+    ADMIN,
+    INVALID,
+    UNAUTHENTICATED,
+    ChannelKey,
+    errors,
+    ok_body,
+    refusal,
+)
 from app.schemas.drm import DrmKeyOut, LicenseKey, LicenseRequest, LicenseResponse, RotateOut
+from app.schemas.errors import EncoderErrorOut
 from app.services import drm_service
 from app.services.auth_service import TokenClaims
 
@@ -23,6 +33,14 @@ router = APIRouter(prefix="/drm", tags=["drm"])
 admin_router = APIRouter(prefix="/admin/drm", tags=["admin", "drm"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_CHANNEL_NOT_FOUND = refusal(404, "channel_not_found")
+# Licences and raw keys: a subscriber's token (`invalid_token` also when the user no longer exists).
+_KEYS = (
+    UNAUTHENTICATED,
+    refusal(403, "subscription_required", why="no active subscription"),
+    refusal(404, "unknown_kid", why="no key with that KID"),
+    INVALID,
+)
 
 
 def key_out(key: DrmKey, channel_key: str) -> DrmKeyOut:
@@ -47,8 +65,12 @@ async def require_subscriber(session: SessionDep, claims: TokenClaims) -> None:
         raise ApiError(403, "subscription_required")
 
 
-@router.get("/keys/channel/{channel_key}", response_model=DrmKeyOut)
-async def channel_key_endpoint(channel_key: str, session: SessionDep, _admin: AdminDep) -> DrmKeyOut:
+@router.get(
+    "/keys/channel/{channel_key}",
+    response_model=DrmKeyOut,
+    responses=errors(*ADMIN, _CHANNEL_NOT_FOUND, INVALID),
+)
+async def channel_key_endpoint(channel_key: ChannelKey, session: SessionDep, _admin: AdminDep) -> DrmKeyOut:
     channel = await drm_service.channel_by_key(session, channel_key)
     if channel is None:
         raise ApiError(404, "channel_not_found")
@@ -63,6 +85,7 @@ def _validation_error(loc: tuple[str | int, ...], msg: str) -> RequestValidation
 @router.post(
     "/license",
     response_model=LicenseResponse,
+    responses=errors(*_KEYS),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -106,7 +129,7 @@ async def license_endpoint(request: Request, session: SessionDep, claims: Viewer
 @router.get(
     "/keys/{kid}/raw",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "the 16-byte key"}},
+    responses=ok_body("application/octet-stream", "The 16-byte key") | errors(*_KEYS),
 )
 async def raw_key_endpoint(kid: str, session: SessionDep, claims: ViewerDep) -> Response:
     try:
@@ -120,9 +143,24 @@ async def raw_key_endpoint(kid: str, session: SessionDep, claims: ViewerDep) -> 
     return Response(found[key_id].key_value, media_type="application/octet-stream", headers=NO_STORE)
 
 
-@admin_router.post("/{channel_key}/rotate", response_model=RotateOut)
+@admin_router.post(
+    "/{channel_key}/rotate",
+    response_model=RotateOut,
+    responses=errors(
+        *ADMIN,
+        _CHANNEL_NOT_FOUND,
+        refusal(409, "not_running", why="the encoder stopped while its key rotated"),
+        refusal(
+            503,
+            "encoder_restart_failed",
+            why="the new key is active, the encoder did not restart",
+            model=EncoderErrorOut,
+        ),
+        INVALID,
+    ),
+)
 async def rotate_endpoint(
-    channel_key: str, request: Request, session: SessionDep, _admin: AdminDep
+    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
 ) -> RotateOut:
     channel = await drm_service.channel_by_key(session, channel_key)
     if channel is None:

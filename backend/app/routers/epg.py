@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.deps import SessionDep, ViewerDep
 from app.models import Channel
+from app.routers._common import INVALID, UNAUTHENTICATED, errors, refusal
 from app.schemas.epg import (
     CatchupStateOut,
     ChannelOut,
@@ -27,7 +28,7 @@ from app.timezones import TzQuery
 router = APIRouter(prefix="/epg", tags=["epg"])
 
 
-@router.get("/channels", response_model=EpgChannelsOut)
+@router.get("/channels", response_model=EpgChannelsOut, responses=errors(UNAUTHENTICATED))
 async def epg_channels(session: SessionDep, _claims: ViewerDep) -> EpgChannelsOut:
     channels = (await session.scalars(select(Channel).order_by(Channel.number))).all()
     now_playing = await on_air(session, [c.id for c in channels], clock.now())
@@ -39,7 +40,11 @@ async def epg_channels(session: SessionDep, _claims: ViewerDep) -> EpgChannelsOu
     return EpgChannelsOut(channels=out)
 
 
-@router.get("/schedule", response_model=EpgScheduleOut)
+@router.get(
+    "/schedule",
+    response_model=EpgScheduleOut,
+    responses=errors(UNAUTHENTICATED, refusal(404, "channel_not_found"), INVALID),
+)
 async def epg_schedule(
     request: Request,
     session: SessionDep,

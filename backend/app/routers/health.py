@@ -5,11 +5,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.deps import SessionDep
+from app.schemas.health import HealthOut
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "`unavailable`: the database does not answer"}},
+)
 async def healthz(session: SessionDep) -> JSONResponse:
     try:
         await session.execute(text("SELECT 1"))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import SessionDep, ViewerDep
+from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, refusal
 from app.schemas.notifications import NotificationOut, NotificationsOut
 from app.services import notification_service
 from app.services.profile_select import resolve_profile
@@ -15,7 +16,7 @@ from app.services.profile_select import resolve_profile
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
-@router.get("", response_model=NotificationsOut)
+@router.get("", response_model=NotificationsOut, responses=errors(UNAUTHENTICATED, *PROFILE, INVALID))
 async def list_notifications(
     session: SessionDep,
     claims: ViewerDep,
@@ -27,7 +28,11 @@ async def list_notifications(
     return NotificationsOut(notifications=[NotificationOut.model_validate(n) for n in rows], unread=unread)
 
 
-@router.post("/{notification_id}/read", response_model=NotificationOut)
+@router.post(
+    "/{notification_id}/read",
+    response_model=NotificationOut,
+    responses=errors(UNAUTHENTICATED, refusal(404, "notification_not_found"), INVALID),
+)
 async def mark_read(session: SessionDep, claims: ViewerDep, notification_id: uuid.UUID) -> NotificationOut:
     row = await notification_service.mark_read(session, claims.user_id, notification_id)
     return NotificationOut.model_validate(row)

@@ -8,7 +8,18 @@ from fastapi import APIRouter, Path, Request, status
 
 from app import clock
 from app.deps import SessionDep, ViewerDep
-from app.routers._common import field_error
+from app.routers._common import (
+    CATCHUP_NOT_RECORDED,
+    CATCHUP_REFUSED,
+    INVALID,
+    PROFILE,
+    STARTOVER_REFUSED,
+    UNAUTHENTICATED,
+    errors,
+    field_error,
+    invalid,
+    refusal,
+)
 from app.schemas.sessions import SessionCreateIn, SessionHeartbeatIn, SessionOut
 from app.services import bookmark_service, session_service
 from app.services.profile_select import resolve_profile
@@ -17,7 +28,20 @@ from app.services.rights import ArchiveView
 router = APIRouter(prefix="/tstv/sessions", tags=["sessions"])
 
 
-@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=SessionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        UNAUTHENTICATED,
+        *PROFILE,
+        STARTOVER_REFUSED,
+        CATCHUP_REFUSED,
+        refusal(404, "channel_not_found", "schedule_entry_not_found"),
+        CATCHUP_NOT_RECORDED,
+        INVALID,
+    ),
+)
 async def start_session(
     request: Request, session: SessionDep, claims: ViewerDep, body: SessionCreateIn
 ) -> SessionOut:
@@ -36,7 +60,15 @@ async def start_session(
     return SessionOut.model_validate(row)
 
 
-@router.patch("/{session_id}", response_model=SessionOut)
+@router.patch(
+    "/{session_id}",
+    response_model=SessionOut,
+    responses=errors(
+        UNAUTHENTICATED,
+        refusal(404, "session_not_found", why="no such session of the caller's"),
+        invalid("`last_position_s` beyond the programme's duration"),
+    ),
+)
 async def heartbeat(
     session: SessionDep,
     claims: ViewerDep,

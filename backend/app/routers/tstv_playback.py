@@ -13,6 +13,18 @@ from app.db import Database
 from app.deps import DatabaseDep, SessionDep, ViewerDep
 from app.errors import ApiError
 from app.models import Channel
+from app.routers._common import (
+    CATCHUP_NOT_RECORDED,
+    CATCHUP_REFUSED,
+    INVALID,
+    NOT_RECORDED,
+    STARTOVER_REFUSED,
+    SUBSCRIPTION,
+    UNAUTHENTICATED,
+    errors,
+    ok_body,
+    refusal,
+)
 from app.schemas.epg import ScheduleEntryOut
 from app.schemas.playback import StartoverInfoOut
 from app.services import rights
@@ -37,12 +49,34 @@ async def get_playback(request: Request) -> PlaybackService:
 PlaybackDep = Annotated[PlaybackService, Depends(get_playback)]
 
 
+_PLAYLIST = ok_body(PLAYLIST_TYPE, "An HLS playlist")
+_NO_ENTRY = refusal(404, "channel_not_found", "schedule_entry_not_found")
+_STARTOVER = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, STARTOVER_REFUSED, _NO_ENTRY, NOT_RECORDED, INVALID
+)
+_CATCHUP = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, CATCHUP_REFUSED, _NO_ENTRY, CATCHUP_NOT_RECORDED, INVALID
+)
+_LIVE = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, INVALID
+)
+
+
 def _playlist(text: str, cacheable: bool) -> Response:
     cache = "private, max-age=30" if cacheable else "no-cache"
     return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": cache})
 
 
-@router.get("/startover/{channel_id}", response_model=StartoverInfoOut)
+@router.get(
+    "/startover/{channel_id}",
+    response_model=StartoverInfoOut,
+    responses=errors(
+        UNAUTHENTICATED,
+        refusal(404, "channel_not_found"),
+        refusal(404, "nothing_on_air", why="no programme on air now"),
+        INVALID,
+    ),
+)
 async def startover_info(channel_id: uuid.UUID, session: SessionDep, _claims: ViewerDep) -> StartoverInfoOut:
     channel = await session.get(Channel, channel_id)
     if channel is None:
@@ -99,7 +133,7 @@ async def _media(
     return _playlist(text, cacheable=mode == Mode.CATCHUP)
 
 
-@router.get("/startover/{channel_id}/manifest")
+@router.get("/startover/{channel_id}/manifest", response_class=Response, responses=_STARTOVER)
 async def startover_manifest(
     channel_id: uuid.UUID,
     schedule_entry_id: EntryQuery,
@@ -110,7 +144,9 @@ async def startover_manifest(
     return await _master(Mode.STARTOVER, channel_id, schedule_entry_id, db, claims, pbs)
 
 
-@router.get("/startover/{channel_id}/manifest/{rendition}.m3u8")
+@router.get(
+    "/startover/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_STARTOVER
+)
 async def startover_media(
     request: Request,
     channel_id: uuid.UUID,
@@ -126,7 +162,7 @@ async def startover_media(
     )
 
 
-@router.get("/catchup/{channel_id}/manifest")
+@router.get("/catchup/{channel_id}/manifest", response_class=Response, responses=_CATCHUP)
 async def catchup_manifest(
     channel_id: uuid.UUID,
     schedule_entry_id: EntryQuery,
@@ -137,7 +173,7 @@ async def catchup_manifest(
     return await _master(Mode.CATCHUP, channel_id, schedule_entry_id, db, claims, pbs)
 
 
-@router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8")
+@router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_CATCHUP)
 async def catchup_media(
     request: Request,
     channel_id: uuid.UUID,
@@ -153,14 +189,14 @@ async def catchup_media(
     )
 
 
-@router.get("/live/{channel_id}/manifest")
+@router.get("/live/{channel_id}/manifest", response_class=Response, responses=_LIVE)
 async def live_manifest(
     channel_id: uuid.UUID, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
 ) -> Response:
     return await _master(Mode.LIVE, channel_id, None, db, claims, pbs)
 
 
-@router.get("/live/{channel_id}/manifest/{rendition}.m3u8")
+@router.get("/live/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_LIVE)
 async def live_media(
     request: Request,
     channel_id: uuid.UUID,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from app import clock
 from app.deps import SessionDep, ViewerDep
-from app.routers._common import field_error
+from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, field_error, invalid, refusal
 from app.schemas.catalogue import ChannelRefOut
 from app.schemas.viewing import (
     BookmarkIn,
@@ -26,7 +26,16 @@ router = APIRouter(prefix="/viewing", tags=["viewing"])
 ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: the token's)")]
 
 
-@router.put("/bookmarks/{content_type}/{content_id}", response_model=BookmarkOut)
+@router.put(
+    "/bookmarks/{content_type}/{content_id}",
+    response_model=BookmarkOut,
+    responses=errors(
+        UNAUTHENTICATED,
+        *PROFILE,
+        refusal(404, "schedule_entry_not_found", why="TSTV types: no such programme"),
+        invalid("`position_seconds` beyond `duration_seconds` (TSTV types: the programme's duration)"),
+    ),
+)
 async def put_bookmark(
     session: SessionDep,
     claims: ViewerDep,
@@ -51,7 +60,11 @@ async def put_bookmark(
     return BookmarkOut.model_validate(row)
 
 
-@router.get("/bookmarks/{content_type}/{content_id}", response_model=BookmarkOut)
+@router.get(
+    "/bookmarks/{content_type}/{content_id}",
+    response_model=BookmarkOut,
+    responses=errors(UNAUTHENTICATED, *PROFILE, refusal(404, "bookmark_not_found"), INVALID),
+)
 async def get_bookmark(
     session: SessionDep,
     claims: ViewerDep,
@@ -64,7 +77,11 @@ async def get_bookmark(
     return BookmarkOut.model_validate(row)
 
 
-@router.get("/continue-watching", response_model=ContinueWatchingOut)
+@router.get(
+    "/continue-watching",
+    response_model=ContinueWatchingOut,
+    responses=errors(UNAUTHENTICATED, *PROFILE, INVALID),
+)
 async def continue_watching(
     request: Request,
     session: SessionDep,

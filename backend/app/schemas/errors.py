@@ -1,0 +1,37 @@
+"""The error bodies `app/errors.py` and FastAPI send, as models for the OpenAPI (`responses=`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    """A refusal: `detail` is a machine-readable code."""
+
+    detail: str = Field(description="A code such as `channel_not_found`", examples=["channel_not_found"])
+
+
+class ExpiredErrorOut(ErrorOut):
+    """A catch-up refusal that says when the programme's catch-up window ends (or ended)."""
+
+    expires_at: datetime
+
+
+class EncoderErrorOut(ErrorOut):
+    """An encoder that failed to start (`encoder_restart_failed`), with its last error."""
+
+    error: str | None
+
+
+class FieldErrorOut(BaseModel):
+    loc: list[str | int] = Field(description="Where: `body`, `query`, `path`, then the field (and index)")
+    type: str = Field(description="Why, as a code: `missing`, `string_too_long`, `value_error`, ...")
+    msg: str = Field(description="Why, in words")
+
+
+class ValidationErrorOut(BaseModel):
+    """Invalid input (422): one entry per offending field."""
+
+    detail: list[FieldErrorOut]

@@ -21,7 +21,7 @@ from app import clock
 from app.db import Database
 from app.deps import SessionDep, ViewerDep
 from app.errors import ApiError
-from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, field_error, refusal
+from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, refusal
 from app.schemas.catalogue import (
     CHANNEL_LISTING_JSON,
     DAY_LISTING_JSON,
@@ -32,6 +32,7 @@ from app.schemas.catalogue import (
     TstvChannelOut,
     TstvChannelsOut,
 )
+from app.schemas.errors import DateWindowErrorOut
 from app.services import catalogue_service
 from app.services.auth_service import TokenClaims
 from app.services.catalogue_cache import ListingCache
@@ -144,6 +145,12 @@ def _listing_json(serializer: TypeAdapter[Any], body: dict[str, Any], page: Catc
 
 
 _CHANNEL_NOT_FOUND = refusal(404, "channel_not_found")
+_OUTSIDE_WINDOW = refusal(
+    404,
+    "date_outside_catchup_window",
+    why=f"`date` is in the future or more than {CATCHUP_DAYS_BACK} days back",
+    model=DateWindowErrorOut,
+)
 
 
 @router.get("/channels", response_model=TstvChannelsOut, responses=errors(UNAUTHENTICATED))
@@ -155,12 +162,16 @@ async def tstv_channels(session: SessionDep, _claims: ViewerDep) -> TstvChannels
 @router.get(
     "/catchup",
     response_model=CatchupDayListOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, _CHANNEL_NOT_FOUND, INVALID),
+    responses=errors(UNAUTHENTICATED, *PROFILE, _CHANNEL_NOT_FOUND, _OUTSIDE_WINDOW, INVALID),
 )
 async def catchup_by_date(
     request: Request,
     claims: ViewerDep,
-    date: date_type | None = Query(default=None, description="Local day (YYYY-MM-DD); default today"),
+    date: date_type | None = Query(
+        default=None,
+        description=f"Local day (YYYY-MM-DD), default today: today or up to {CATCHUP_DAYS_BACK} days back "
+        "(another day is a 404 `date_outside_catchup_window`)",
+    ),
     tz: TzQuery = "UTC",
     channel_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     genre: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
@@ -171,11 +182,16 @@ async def catchup_by_date(
     now = clock.now()
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
-    day = date or today
-    if day > today:
-        raise field_error("query", "date", "date is in the future")
-    if day < today - timedelta(days=CATCHUP_DAYS_BACK):
-        raise field_error("query", "date", f"date is more than {CATCHUP_DAYS_BACK} days back")
+    day, earliest = date or today, today - timedelta(days=CATCHUP_DAYS_BACK)
+    if not earliest <= day <= today:
+        # Not a 422: which days are valid depends on the clock, which the schema cannot say.
+        raise ApiError(
+            404,
+            "date_outside_catchup_window",
+            loc=["query", "date"],
+            earliest=earliest.isoformat(),
+            latest=today.isoformat(),
+        )
     async with _reader(request) as conn:
         profile = await _profile(conn, claims, profile_id)
         page = await catalogue_service.day_catchup(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,14 @@ class ExpiredErrorOut(ErrorOut):
     """A catch-up refusal that says when the programme's catch-up window ends (or ended)."""
 
     expires_at: datetime
+
+
+class DateWindowErrorOut(ErrorOut):
+    """A day outside the catch-up window (`date_outside_catchup_window`), naming the field."""
+
+    loc: list[str] = Field(description='The offending field, e.g. `["query", "date"]`')
+    earliest: date = Field(description="The first day with catch-up")
+    latest: date = Field(description="Today, the last day with catch-up")
 
 
 class EncoderErrorOut(ErrorOut):

@@ -21,4 +21,9 @@ try:
 except ZoneInfoNotFoundError:  # pragma: no cover - tzdata is a dependency
     _ZONES = {"UTC"}
 
-TzQuery = Annotated[str, Query(max_length=64), AfterValidator(_check_zone)]
+# The zones are listed in the schema too: any other name is invalid input, not a valid request refused.
+TzQuery = Annotated[
+    str,
+    Query(max_length=64, description="IANA time zone", json_schema_extra={"enum": sorted(_ZONES)}),
+    AfterValidator(_check_zone),
+]

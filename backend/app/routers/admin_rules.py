@@ -12,6 +12,7 @@ from app.errors import ApiError
 from app.models import Channel
 from app.routers._common import ADMIN, INVALID, errors, field_error, invalid, refusal
 from app.schemas.epg import ScheduleEntryOut
+from app.schemas.patterns import CHANNEL_REF
 from app.schemas.rules import ChannelRulesIn, ChannelRulesOut, EntryRightsIn, RulesOut
 from app.services import catalogue_service, rules_service
 
@@ -56,7 +57,7 @@ async def get_rules(session: SessionDep, _admin: AdminDep) -> RulesOut:
 async def put_rules(
     session: SessionDep,
     _admin: AdminDep,
-    channel_id: Annotated[str, Path(min_length=1, max_length=64, description="Channel id (UUID) or CDN key")],
+    channel_id: Annotated[str, Path(pattern=CHANNEL_REF, description="Channel id (UUID) or CDN key")],
     body: ChannelRulesIn,
 ) -> ChannelRulesOut:
     changes = _changes(body)

@@ -33,6 +33,7 @@ from app.schemas.catalogue import (
     TstvChannelsOut,
 )
 from app.schemas.errors import DateWindowErrorOut
+from app.schemas.patterns import CHANNEL_REF, NO_NUL
 from app.services import catalogue_service
 from app.services.auth_service import TokenClaims
 from app.services.catalogue_cache import ListingCache
@@ -44,7 +45,7 @@ from app.timezones import TzQuery
 router = APIRouter(prefix="/tstv", tags=["catalogue"])
 
 CATCHUP_DAYS_BACK = 7
-ChannelRef = Annotated[str, Path(min_length=1, max_length=64, description="Channel id (UUID) or CDN key")]
+ChannelRef = Annotated[str, Path(pattern=CHANNEL_REF, description="Channel id (UUID) or CDN key")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: the token's)")]
@@ -173,8 +174,8 @@ async def catchup_by_date(
         "(another day is a 404 `date_outside_catchup_window`)",
     ),
     tz: TzQuery = "UTC",
-    channel_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    genre: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    channel_id: Annotated[str | None, Query(pattern=CHANNEL_REF, description="Channel id or CDN key")] = None,
+    genre: Annotated[str | None, Query(min_length=1, max_length=60, pattern=NO_NUL)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
     profile_id: ProfileQuery = None,

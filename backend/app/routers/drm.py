@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -26,6 +27,7 @@ from app.routers._common import (
 )
 from app.schemas.drm import DrmKeyOut, LicenseKey, LicenseRequest, LicenseResponse, RotateOut
 from app.schemas.errors import EncoderErrorOut
+from app.schemas.patterns import KID_TEXT
 from app.services import drm_service
 from app.services.auth_service import TokenClaims
 
@@ -104,15 +106,8 @@ async def license_endpoint(request: Request, session: SessionDep, claims: Viewer
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    kids: list[uuid.UUID] = []
-    for i, text in enumerate(body.kids):
-        try:
-            raw_kid = drm_service.b64url_decode(text)
-        except ValueError:
-            raise _validation_error(("body", "kids", i), "not base64url") from None
-        if len(raw_kid) != 16:
-            raise _validation_error(("body", "kids", i), "a KID is 16 bytes")
-        kids.append(uuid.UUID(bytes=raw_kid))
+    # The model's pattern admits only 16-byte base64url KIDs.
+    kids = [uuid.UUID(bytes=drm_service.b64url_decode(text)) for text in body.kids]
     await require_subscriber(session, claims)
     found = await drm_service.keys_by_kid(session, kids)
     if not found:
@@ -131,11 +126,12 @@ async def license_endpoint(request: Request, session: SessionDep, claims: Viewer
     response_class=Response,
     responses=ok_body("application/octet-stream", "The 16-byte key") | errors(*_KEYS),
 )
-async def raw_key_endpoint(kid: str, session: SessionDep, claims: ViewerDep) -> Response:
-    try:
-        key_id = drm_service.parse_kid(kid)
-    except ValueError:
-        raise _validation_error(("path", "kid"), "a KID is 32 hex digits or a UUID") from None
+async def raw_key_endpoint(
+    kid: Annotated[str, Path(pattern=KID_TEXT, description="32 hex digits, a UUID, or base64url")],
+    session: SessionDep,
+    claims: ViewerDep,
+) -> Response:
+    key_id = drm_service.parse_kid(kid)
     await require_subscriber(session, claims)
     found = await drm_service.keys_by_kid(session, [key_id])
     if key_id not in found:

@@ -4,9 +4,11 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.patterns import NO_NUL
+
 
 class LoginRequest(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=1024)
 
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+
+from app.schemas.patterns import KID_BASE64URL
 
 
 class DrmKeyOut(BaseModel):
@@ -19,7 +22,9 @@ class DrmKeyOut(BaseModel):
 class LicenseRequest(BaseModel):
     """W3C ClearKey licence request."""
 
-    kids: list[str] = Field(min_length=1, max_length=32, description="base64url KIDs (16 bytes each)")
+    kids: list[Annotated[str, Field(pattern=KID_BASE64URL)]] = Field(
+        min_length=1, max_length=32, description="base64url KIDs (16 bytes each)"
+    )
     type: str = Field(default="temporary", max_length=40)
 
 

@@ -4,13 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat
+
+from app.schemas.patterns import CHANNEL_KEY
 
 
 class SessionCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel_id: str = Field(min_length=1, max_length=20, description="The channel's CDN key")
+    channel_id: str = Field(pattern=CHANNEL_KEY, description="The channel's CDN key")
     schedule_entry_id: uuid.UUID
     session_type: Literal["startover", "catchup"]
     profile_id: uuid.UUID | None = None
@@ -19,8 +21,15 @@ class SessionCreateIn(BaseModel):
 class SessionHeartbeatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    last_position_s: float | None = Field(default=None, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
-    completed: bool | None = None
+    # Strict: a string or boolean is refused as the schema says, not converted.
+    last_position_s: StrictFloat | None = Field(
+        default=None,
+        ge=0,
+        le=7 * 24 * 3600,
+        allow_inf_nan=False,
+        description="At most the programme's duration, else 422",
+    )
+    completed: StrictBool | None = None
 
 
 class SessionOut(BaseModel):

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from app.schemas.catalogue import ChannelRefOut
 
@@ -14,8 +14,14 @@ ContentType = Literal["movie", "episode", "tstv_catchup", "tstv_startover"]
 class BookmarkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    position_seconds: float = Field(ge=0, le=7 * 24 * 3600, allow_inf_nan=False)
-    duration_seconds: float | None = Field(default=None, gt=0, le=7 * 24 * 3600, allow_inf_nan=False)
+    # Strict: a string or boolean is refused as the schema says, not converted.
+    position_seconds: StrictFloat = Field(
+        ge=0,
+        le=7 * 24 * 3600,
+        allow_inf_nan=False,
+        description="At most `duration_seconds` (TSTV types: the programme's duration), else 422",
+    )
+    duration_seconds: StrictFloat | None = Field(default=None, gt=0, le=7 * 24 * 3600, allow_inf_nan=False)
 
 
 class BookmarkOut(BaseModel):

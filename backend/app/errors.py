@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 log = logging.getLogger("tstv.errors")
 
@@ -22,6 +26,34 @@ class ApiError(Exception):
         self.extra = extra
 
 
+def _validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+@functools.lru_cache(maxsize=256)
+def _path_re(template: str) -> re.Pattern[str]:
+    return re.compile("[^/]+".join(map(re.escape, re.split(r"\{[^}]+\}", template))))
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI lists for the request's path. Starlette's 405 names only the first
+    route's, and a path may have several routes (a bookmark's GET and PUT)."""
+    path = request.url.path
+    methods = {
+        m.upper()
+        for template, item in request.app.openapi()["paths"].items()
+        if _path_re(template).fullmatch(path)
+        for m in item
+        if m in _METHODS
+    }
+    if "GET" in methods:
+        methods.add("HEAD")  # served for every GET route
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -30,7 +62,20 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # Keep loc/type/msg (the field and the reason); drop echoed input, which may be huge or secret.
-        errors = [
-            {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()
-        ]
-        return JSONResponse({"detail": errors}, status_code=422)
+        return _validation_response(
+            [
+                {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
+                for e in exc.errors()
+            ]
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI answers 400 for a body that is not UTF-8; it is invalid input like any bad JSON.
+            return _validation_response(
+                [{"loc": ["body"], "type": "json_invalid", "msg": "body is not UTF-8"}]
+            )
+        if exc.status_code == 405 and (allow := allowed_methods(request)):
+            exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allow})
+        return await http_exception_handler(request, exc)

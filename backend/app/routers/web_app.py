@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from app.deps import SettingsDep
-from app.errors import ApiError
+from app.errors import ApiError, allowed_methods
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,8 +36,10 @@ def _inside(root: Path, relative: str) -> Path | None:
 
 
 @router.api_route("/{path:path}", methods=["GET", "HEAD"])
-async def web_app(path: str, settings: SettingsDep) -> Response:
+async def web_app(path: str, request: Request, settings: SettingsDep) -> Response:
     if path.startswith(RESERVED_PREFIXES):
+        if allowed_methods(request):  # an API path, under a method it does not serve
+            raise HTTPException(405)
         raise ApiError(404, "not_found")
     root = settings.web_app_dir
     if path and (found := _inside(root, path)) is not None:

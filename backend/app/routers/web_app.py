@@ -35,12 +35,16 @@ def _inside(root: Path, relative: str) -> Path | None:
     return path
 
 
-@router.api_route("/{path:path}", methods=["GET", "HEAD"])
+# Every method, so that an unknown path under /api is a 404 whatever the method (with GET and HEAD
+# only, any other method of any path met this route's 405).
+@router.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 async def web_app(path: str, request: Request, settings: SettingsDep) -> Response:
     if path.startswith(RESERVED_PREFIXES):
         if allowed_methods(request):  # an API path, under a method it does not serve
             raise HTTPException(405)
         raise ApiError(404, "not_found")
+    if request.method not in ("GET", "HEAD"):
+        raise HTTPException(405, headers={"Allow": "GET, HEAD"})
     root = settings.web_app_dir
     if path and (found := _inside(root, path)) is not None:
         immutable = path.startswith("assets/")

@@ -67,6 +67,32 @@ async def test_day_schedule_has_loop_length_entries_and_catchup_state(
     assert r.status_code == 200 and all(e["catchup"] is None for e in r.json()["entries"])
 
 
+async def test_one_programme_with_what_can_be_done_with_it(
+    client: httpx.AsyncClient, viewer_headers: dict[str, str]
+) -> None:
+    channels = (await client.get("/api/v1/epg/channels", headers=viewer_headers)).json()["channels"]
+    ch3 = next(c for c in channels if c["cdn_channel_key"] == "ch3")
+    r = await client.get(f"/api/v1/epg/programmes/{ch3['now']['id']}", headers=viewer_headers)
+    assert r.status_code == 200, r.text
+    on_air = r.json()
+    assert on_air["on_air"] is True and on_air["catchup"] is None
+    assert on_air["channel"]["id"] == ch3["id"] and on_air["channel"]["cdn_channel_key"] == "ch3"
+    assert on_air["startover_available"] is on_air["startover_eligible"]
+    day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    entries = (
+        await client.get(
+            "/api/v1/epg/schedule", params={"channel_id": ch3["id"], "date": day}, headers=viewer_headers
+        )
+    ).json()["entries"]
+    aired = (await client.get(f"/api/v1/epg/programmes/{entries[0]['id']}", headers=viewer_headers)).json()
+    assert aired["on_air"] is False and aired["startover_available"] is False
+    assert aired["catchup"] == entries[0]["catchup"]  # the same decision as the day's schedule
+    unknown = await client.get(f"/api/v1/epg/programmes/{uuid.uuid4()}", headers=viewer_headers)
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "schedule_entry_not_found"
+    assert (await client.get("/api/v1/epg/programmes/nope", headers=viewer_headers)).status_code == 422
+    assert (await client.get(f"/api/v1/epg/programmes/{entries[0]['id']}")).status_code == 401
+
+
 @pytest.mark.parametrize(
     ("params", "status", "field"),
     [

@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from app import clock
 from app.deps import SessionDep, ViewerDep
-from app.models import Channel
+from app.models import Channel, ScheduleEntry
 from app.routers._common import INVALID, UNAUTHENTICATED, errors, refusal
 from app.schemas.epg import (
     CatchupStateOut,
     ChannelOut,
     EpgChannelOut,
     EpgChannelsOut,
+    EpgProgrammeOut,
     EpgScheduleEntryOut,
     EpgScheduleOut,
     ScheduleEntryOut,
@@ -62,22 +63,48 @@ async def epg_schedule(
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
     archive: rights.ArchiveView = request.app.state.archive
-    entries = []
-    for e in await entries_between(session, channel.id, start, end):
-        if e.start_time < start:
-            continue  # belongs to the day before
-        state = None
-        if e.end_time <= now:
-            d = rights.catchup_decision(channel, e, now, archive)
-            assert d.expires_at is not None
-            state = CatchupStateOut(available=d.allowed, reason=d.reason, expires_at=d.expires_at)
-        entries.append(
-            EpgScheduleEntryOut.model_validate(
-                {
-                    **ScheduleEntryOut.model_validate(e).model_dump(),
-                    "on_air": e.start_time <= now < e.end_time,
-                    "catchup": state,
-                }
-            )
-        )
+    entries = [
+        EpgScheduleEntryOut.model_validate(_entry_state(channel, e, now, archive))
+        for e in await entries_between(session, channel.id, start, end)
+        if e.start_time >= start  # an entry that began the day before belongs to that day
+    ]
     return EpgScheduleOut(channel_id=channel.id, date=day.isoformat(), tz=tz, entries=entries)
+
+
+@router.get(
+    "/programmes/{entry_id}",
+    response_model=EpgProgrammeOut,
+    responses=errors(UNAUTHENTICATED, refusal(404, "schedule_entry_not_found"), INVALID),
+)
+async def epg_programme(
+    request: Request, session: SessionDep, _claims: ViewerDep, entry_id: uuid.UUID
+) -> EpgProgrammeOut:
+    """One programme, its channel, and whether it can be started over or caught up now."""
+    entry = await session.get(ScheduleEntry, entry_id)
+    channel = await session.get(Channel, entry.channel_id) if entry else None
+    if entry is None or channel is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="schedule_entry_not_found")
+    now = clock.now()
+    return EpgProgrammeOut.model_validate(
+        {
+            **_entry_state(channel, entry, now, request.app.state.archive),
+            "channel": ChannelOut.model_validate(channel),
+            "startover_available": rights.startover_decision(channel, entry, now).allowed,
+        }
+    )
+
+
+def _entry_state(
+    channel: Channel, entry: ScheduleEntry, now: datetime, archive: rights.ArchiveView
+) -> dict[str, object]:
+    """A programme's fields with whether it is on air and, once aired, its catch-up state."""
+    state = None
+    if entry.end_time <= now:
+        d = rights.catchup_decision(channel, entry, now, archive)
+        assert d.expires_at is not None
+        state = CatchupStateOut(available=d.allowed, reason=d.reason, expires_at=d.expires_at)
+    return {
+        **ScheduleEntryOut.model_validate(entry).model_dump(),
+        "on_air": entry.start_time <= now < entry.end_time,
+        "catchup": state,
+    }

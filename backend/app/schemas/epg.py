@@ -58,6 +58,13 @@ class EpgScheduleEntryOut(ScheduleEntryOut):
     catchup: CatchupStateOut | None = None
 
 
+class EpgProgrammeOut(EpgScheduleEntryOut):
+    """One programme with what a viewer can do with it now."""
+
+    channel: ChannelOut
+    startover_available: bool
+
+
 class EpgScheduleOut(BaseModel):
     channel_id: uuid.UUID
     date: str

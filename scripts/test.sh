@@ -23,6 +23,15 @@ if [ ! -d "$here/e2e/node_modules/shaka-player" ]; then
   (cd "$here/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The web app: installed and built (the browser tests drive the build the backend serves).
+bash "$here/scripts/build_web.sh"
+(
+  cd "$here/frontend"
+  echo "== eslint" && npx eslint --max-warnings=0 .
+  echo "== tsc" && npm run --silent typecheck
+  echo "== vitest" && npx vitest run
+)
+
 cd "$here/backend"
 echo "== ruff" && uv run --frozen ruff check . && uv run --frozen ruff format --check .
 echo "== mypy" && uv run --frozen mypy app tests bench

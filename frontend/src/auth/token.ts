@@ -1,0 +1,59 @@
+// The access token kept in this browser (localStorage: a reload keeps the viewer signed in) and
+// what the app reads of its claims. The token itself is never logged.
+
+const KEY = 'tstv.token';
+
+export interface Claims {
+  userId: string;
+  role: 'viewer' | 'admin';
+  profileId: string | null;
+  subscriptionActive: boolean;
+  expiresAtMs: number;
+}
+
+function decodePart(part: string): unknown {
+  const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
+  const padded = base64 + '='.repeat((4 - (base64.length % 4)) % 4);
+  const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** The claims of a JWT, or null when it is not one we can read (the server still checks it). */
+export function readClaims(token: string): Claims | null {
+  const part = token.split('.')[1];
+  if (!part) return null;
+  try {
+    const c = decodePart(part) as Record<string, unknown>;
+    if (typeof c.sub !== 'string' || typeof c.exp !== 'number') return null;
+    return {
+      userId: c.sub,
+      role: c.role === 'admin' ? 'admin' : 'viewer',
+      profileId: typeof c.profile_id === 'string' ? c.profile_id : null,
+      subscriptionActive: c.sub_active === true,
+      expiresAtMs: c.exp * 1000,
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function isExpired(claims: Claims, nowMs: number): boolean {
+  return claims.expiresAtMs <= nowMs;
+}
+
+export function loadToken(): string | null {
+  try {
+    return window.localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function saveToken(token: string | null): void {
+  try {
+    if (token) window.localStorage.setItem(KEY, token);
+    else window.localStorage.removeItem(KEY);
+  } catch {
+    // Private mode without storage: the session lasts as long as the page.
+  }
+}

@@ -1,0 +1,102 @@
+// The seek bar: the programme's span, what can be played of it, where the viewer is and where live
+// is. Seeks are kept between the programme start (or the oldest instant available) and live.
+
+import { useState } from 'react';
+import { capSeek, isAtLiveEdge } from '../rules/liveEdge';
+import { durationSeconds, offsetInProgramme, type Span } from '../rules/programmeProgress';
+import { behindLive, formatClock, formatTimeOfDay } from '../rules/timeLabels';
+import type { Timeline } from './playerController';
+import type { Mode } from './watchTarget';
+
+interface Props {
+  mode: Mode;
+  span: Span;
+  timeline: Timeline;
+  onSeek: (at: Date) => void;
+}
+
+const KEY_STEPS: Record<string, number | 'start' | 'end'> = {
+  ArrowLeft: -10,
+  ArrowDown: -10,
+  ArrowRight: 10,
+  ArrowUp: 10,
+  PageDown: -60,
+  PageUp: 60,
+  Home: 'start',
+  End: 'end',
+};
+
+const pct = (x: number, total: number) => `${total > 0 ? Math.min(100, Math.max(0, (x / total) * 100)) : 0}%`;
+
+export function positionLabel(mode: Mode, span: Span, timeline: Timeline, at: Date): string {
+  if (mode === 'catchup') return `${formatClock(offsetInProgramme(span, at))} / ${formatClock(durationSeconds(span))}`;
+  const behind = (timeline.seekEnd.getTime() - at.getTime()) / 1000;
+  return isAtLiveEdge(behind) ? 'Live' : behindLive(behind);
+}
+
+export function SeekBar({ mode, span, timeline, onSeek }: Props) {
+  const [dragging, setDragging] = useState<number | null>(null);
+  const duration = durationSeconds(span);
+  const startMs = span.start.getTime();
+  const offsetOf = (d: Date) => (d.getTime() - startMs) / 1000;
+  // What can be played of this programme: from the oldest available instant to live (or its end).
+  const available = {
+    start: Math.max(0, offsetOf(timeline.seekStart)),
+    end: Math.min(duration, offsetOf(timeline.seekEnd)),
+  };
+  const position = dragging ?? offsetInProgramme(span, timeline.playhead);
+  const liveOffset = offsetOf(timeline.seekEnd);
+  const showLive = mode !== 'catchup' && liveOffset >= 0 && liveOffset <= duration;
+  const at = (offset: number) => new Date(startMs + capSeek(offset, available) * 1000);
+
+  const commit = (offset: number) => {
+    setDragging(null);
+    onSeek(at(offset));
+  };
+
+  return (
+    <div className="seekbar">
+      <div className="seek-track" aria-hidden="true">
+        <div
+          className="seek-available"
+          style={{ left: pct(available.start, duration), width: pct(available.end - available.start, duration) }}
+        />
+        <div className="seek-played" style={{ width: pct(position, duration) }} />
+        {showLive && <div className="seek-live" style={{ left: pct(liveOffset, duration) }} title="Live" />}
+        <div className="seek-thumb" style={{ left: pct(position, duration) }} />
+      </div>
+      <input
+        className="seek-input"
+        type="range"
+        aria-label="Seek"
+        min={0}
+        max={Math.max(1, duration)}
+        step={0.1}
+        value={Math.round(position * 10) / 10}
+        aria-valuetext={positionLabel(mode, span, timeline, at(position))}
+        onPointerDown={(e) => setDragging(Number(e.currentTarget.value))}
+        onChange={(e) => {
+          const value = Number(e.target.value);
+          if (dragging === null) commit(value); // keyboard: seek at once
+          else setDragging(capSeek(value, available));
+        }}
+        onPointerUp={(e) => commit(Number(e.currentTarget.value))}
+        onPointerCancel={() => setDragging(null)}
+        onKeyDown={(e) => {
+          // The slider's own arrow steps are a tenth of a second: move as the player's keys do.
+          const step = KEY_STEPS[e.key];
+          if (step === undefined) return;
+          e.preventDefault();
+          commit(step === 'start' ? available.start : step === 'end' ? available.end : position + step);
+        }}
+      />
+      <div className="seek-labels">
+        <span>{formatTimeOfDay(span.start)}</span>
+        <span className="seek-position" aria-live="off">
+          {positionLabel(mode, span, timeline, at(position))}
+        </span>
+        <span>{formatTimeOfDay(span.end)}</span>
+      </div>
+    </div>
+  );
+}

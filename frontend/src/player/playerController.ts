@@ -1,0 +1,182 @@
+// The player wrapper: Shaka set up for this service, and the programme clock on top of its timeline.
+//
+// Everything the journeys need is asked in wall-clock time (a programme starts at 20:00, live is
+// "now"), while Shaka works in presentation seconds. HLS playlists carry PROGRAM-DATE-TIME, so
+// Shaka maps one to the other; this class converts at the edge and the rest of the app never sees
+// presentation time.
+
+import type shakaNamespace from 'shaka-player';
+import { problemFromPlayerError, type PlaybackProblem } from '../rules/playbackProblems';
+
+type Shaka = typeof shakaNamespace;
+
+export interface ControllerOptions {
+  licenceUrl: string;
+  /** The viewer's token, read at each request (it may change while playing). */
+  token: () => string | null;
+  /** Whether a URL is this service's API (gets the token; its errors carry a `detail`). */
+  isApiUrl: (url: string) => boolean;
+  onProblem: (problem: PlaybackProblem) => void;
+}
+
+export interface Timeline {
+  playhead: Date;
+  /** The earliest instant the viewer can seek to. */
+  seekStart: Date;
+  /** The latest: the live edge of a live or start-over stream, the end of a catch-up one. */
+  seekEnd: Date;
+  live: boolean;
+}
+
+const HLS_MIME_TYPE = 'application/x-mpegurl';
+const LOAD_INTERRUPTED = 7000;
+const OPERATION_ABORTED = 7001;
+
+export class PlayerController {
+  private startAt: Date | null = null;
+  private destroyed = false;
+
+  private constructor(
+    private readonly shakaLib: Shaka,
+    private readonly player: shaka.Player,
+    readonly video: HTMLVideoElement,
+    private readonly options: ControllerOptions,
+  ) {}
+
+  /** Browsers offer EME (and so ClearKey) to secure pages only: https, localhost, 127.0.0.1. */
+  static canPlayProtected(): boolean {
+    return window.isSecureContext && typeof navigator.requestMediaKeySystemAccess === 'function';
+  }
+
+  static async create(video: HTMLVideoElement, options: ControllerOptions): Promise<PlayerController> {
+    const { default: shakaLib } = await import('shaka-player');
+    shakaLib.polyfill.installAll();
+    const player = new shakaLib.Player();
+    await player.attach(video);
+    const controller = new PlayerController(shakaLib, player, video, options);
+    controller.configure();
+    return controller;
+  }
+
+  private configure(): void {
+    const { player, options } = this;
+    player.configure({
+      drm: { servers: { 'org.w3.clearkey': options.licenceUrl } },
+      streaming: {
+        // Start as soon as a little is buffered: on a good connection the first frame comes sooner.
+        rebufferingGoal: 0.5,
+        bufferingGoal: 30,
+        retryParameters: { maxAttempts: 4, baseDelay: 500, backoffFactor: 2, timeout: 10_000 },
+      },
+      manifest: { retryParameters: { maxAttempts: 2, baseDelay: 300, backoffFactor: 2, timeout: 10_000 } },
+    });
+    const T = this.shakaLib.net.NetworkingEngine.RequestType;
+    // The token goes to the API only (manifests, keys, licences), never to the CDN's segments.
+    player.getNetworkingEngine()?.registerRequestFilter((type, request) => {
+      if (type !== T.MANIFEST && type !== T.LICENSE && type !== T.KEY) return;
+      const token = options.token();
+      if (token && request.uris.every((u) => options.isApiUrl(u))) {
+        request.headers.Authorization = `Bearer ${token}`;
+      }
+    });
+    player.addEventListener('error', (event) => {
+      const error = (event as Event & { detail?: shaka.util.Error }).detail;
+      if (error) this.report(error);
+    });
+    // Where to start is given in wall-clock time; once the manifest is parsed Shaka knows the
+    // presentation's start date, so the start position can be set before anything is fetched.
+    player.addEventListener('manifestparsed', () => {
+      const start = this.startAt ? this.presentationTimeOf(this.startAt) : null;
+      if (start !== null) player.updateStartTime(start);
+    });
+  }
+
+  private report(error: shaka.util.Error): void {
+    const code = Number(error.code);
+    if (this.destroyed || code === LOAD_INTERRUPTED || code === OPERATION_ABORTED) return;
+    const data = Array.isArray(error.data) ? (error.data as unknown[]) : [];
+    this.options.onProblem(problemFromPlayerError(code, data, this.options.isApiUrl));
+  }
+
+  /** Load a manifest; start at `startAt` (wall clock) or where the playlist says (the programme
+   * start of start-over and catch-up, the live edge of live). */
+  async load(manifestUrl: string, startAt: Date | null): Promise<boolean> {
+    this.startAt = startAt;
+    try {
+      // The type is known: without it Shaka first asks the server with a HEAD request.
+      await this.player.load(manifestUrl, null, HLS_MIME_TYPE);
+    } catch (e) {
+      const error = e as shaka.util.Error;
+      if (error instanceof this.shakaLib.util.Error) this.report(error);
+      else this.options.onProblem(problemFromPlayerError(0, [], this.options.isApiUrl));
+      return false;
+    }
+    // Should the start position not have been taken (no dates yet at parse time), seek now.
+    if (startAt) {
+      const now = this.player.getPlayheadTimeAsDate();
+      if (!now || Math.abs(now.getTime() - startAt.getTime()) > 2000) this.seekTo(startAt);
+    }
+    return true;
+  }
+
+  private presentationTimeOf(at: Date): number | null {
+    const origin = this.player.getPresentationStartTimeAsDate();
+    return origin ? (at.getTime() - origin.getTime()) / 1000 : null;
+  }
+
+  timeline(): Timeline | null {
+    const origin = this.player.getPresentationStartTimeAsDate();
+    const playhead = this.player.getPlayheadTimeAsDate();
+    if (!origin || !playhead || this.video.readyState < 1) return null;
+    const range = this.player.seekRange();
+    const at = (t: number) => new Date(origin.getTime() + t * 1000);
+    return { playhead, seekStart: at(range.start), seekEnd: at(range.end), live: this.player.isLive() };
+  }
+
+  /** Seek to a wall-clock instant, kept inside what can be played. */
+  seekTo(at: Date): void {
+    const t = this.presentationTimeOf(at);
+    if (t === null) return;
+    const range = this.player.seekRange();
+    this.video.currentTime = Math.min(Math.max(t, range.start), range.end);
+  }
+
+  seekBy(seconds: number): void {
+    const range = this.player.seekRange();
+    this.video.currentTime = Math.min(Math.max(this.video.currentTime + seconds, range.start), range.end);
+  }
+
+  goToLive(): void {
+    if (this.player.isLive()) this.player.goToLive();
+  }
+
+  async play(): Promise<void> {
+    try {
+      await this.video.play();
+    } catch (e) {
+      // Autoplay with sound needs a gesture on a freshly opened page: play muted instead.
+      if (e instanceof DOMException && e.name === 'NotAllowedError') {
+        this.video.muted = true;
+        await this.video.play().catch(() => undefined);
+      }
+    }
+  }
+
+  togglePlay(): void {
+    if (this.video.paused) void this.play();
+    else this.video.pause();
+  }
+
+  toggleMute(): void {
+    this.video.muted = !this.video.muted;
+  }
+
+  async unload(): Promise<void> {
+    await this.player.unload().catch(() => undefined);
+  }
+
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    await this.player.destroy();
+  }
+}

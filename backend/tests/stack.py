@@ -55,7 +55,7 @@ def wait_until(check: object, within: float, what: str, every: float = 0.2) -> o
     raise AssertionError(f"timed out after {within} s waiting for {what} (last: {last!r})")
 
 
-async def _add_short_loop_channel(url: str, key: str, loop_seconds: int, around: datetime) -> uuid.UUID:
+async def add_short_loop_channel(url: str, key: str, loop_seconds: int, around: datetime) -> uuid.UUID:
     """A channel whose programmes last `loop_seconds`, aligned on the schedule epoch like the seed."""
     engine = make_engine(Settings(database_url=url))
     first = int((around - timedelta(minutes=10) - SCHEDULE_EPOCH).total_seconds()) // loop_seconds
@@ -98,6 +98,7 @@ async def _add_short_loop_channel(url: str, key: str, loop_seconds: int, around:
 
 @dataclass
 class Stack:
+    db_url: str
     api: str
     cdn: str
     page: str
@@ -151,7 +152,11 @@ def child_process(args: list[str], log: Path, **kwargs: object) -> Iterator[subp
 
 
 @contextlib.contextmanager
-def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
+def running_stack(
+    tmp: Path, loop_seconds: int = 30, env: dict[str, str] | None = None, bind: str = "127.0.0.1"
+) -> Iterator[Stack]:
+    """Everything running; `env` adds backend settings, `bind` is where the backend and the CDN
+    listen (0.0.0.0 to reach them by the machine's LAN address too)."""
     nginx = nginx_binary()
     assert nginx, "nginx is required (make test installs it)"
     assert (E2E_DIR / "node_modules" / "shaka-player").is_dir(), "run `npm ci` in e2e/ (make test does)"
@@ -163,22 +168,23 @@ def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
     try:
         asyncio.run(migrate(db_url))
         channel_id = asyncio.run(
-            _add_short_loop_channel(db_url, key, loop_seconds, datetime.now(SCHEDULE_EPOCH.tzinfo))
+            add_short_loop_channel(db_url, key, loop_seconds, datetime.now(SCHEDULE_EPOCH.tzinfo))
         )
         with _page_server() as page:
             cdn_port, api_port = free_port(), free_port()
-            conf = write_cdn_conf(hls, cdn_port, tmp / "nginx")
-            env = {
+            conf = write_cdn_conf(hls, cdn_port, tmp / "nginx", host=bind)
+            backend_env = {
                 **os.environ,
                 "DATABASE_URL": db_url,
                 "HLS_SEGMENT_DIR": str(hls),
                 "HLS_SOURCES_DIR": str(tmp / "sources"),
-                "CDN_BASE_URL": f"http://127.0.0.1:{cdn_port}/hls",
+                "CDN_BASE_URL": f"http://{{host}}:{cdn_port}/hls",
                 "CORS_ORIGINS": page,
                 "SIMLIVE_AUTOSTART": "false",
                 "TSTV_DEMO_PASSWORD": PASSWORD,
                 "JWT_SECRET": "e2e-" + secrets.token_hex(24),
                 "TSTV_ENV": "production",
+                **(env or {}),
             }
             with (
                 child_process([nginx, "-p", str(tmp / "nginx"), "-c", str(conf)], tmp / "nginx.log"),
@@ -189,12 +195,14 @@ def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
                         "uvicorn",
                         "--factory",
                         "app.main:app_factory",
+                        "--host",
+                        bind,
                         "--port",
                         str(api_port),
                     ],
                     tmp / "backend.log",
                     cwd=BACKEND_DIR,
-                    env=env,
+                    env=backend_env,
                 ),
             ):
                 api = f"http://127.0.0.1:{api_port}"
@@ -210,6 +218,7 @@ def running_stack(tmp: Path, loop_seconds: int = 30) -> Iterator[Stack]:
                     return value
 
                 yield Stack(
+                    db_url=db_url,
                     api=api,
                     cdn=f"http://127.0.0.1:{cdn_port}/hls",
                     page=page,

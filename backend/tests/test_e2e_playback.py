@@ -25,23 +25,13 @@ import httpx
 import imageio_ffmpeg
 import m3u8
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
+from tests.browser import chromium
 from tests.stack import Stack, running_stack, wait_until
 
 PROGRAMME_S = 30
 SEGMENT_S = 6
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 
 @dataclass(frozen=True)
@@ -66,14 +56,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def page(stack: Stack) -> Iterator[Page]:
-    # A missing browser fails the run rather than skipping it: a skip would hide a broken install.
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it)"
-    with sync_playwright() as pw:
-        browser: Browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as (_, browser):
         p = browser.new_page()
         p.goto(f"{stack.page}/player.html")
         yield p
-        browser.close()
 
 
 def _programme_at(stack: Stack, ts: float) -> Programme:

@@ -1,0 +1,81 @@
+"""Headless Chromium for the browser tests (MEDIA-NOTES 8), and what a viewer does in the web app."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from tests.conftest import BACKEND_DIR
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+# Screenshots every browser test saves: var/ is not committed; docs/screenshots/ holds chosen ones.
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", BACKEND_DIR.parent / "var" / "test-artifacts"))
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[tuple[Playwright, Browser]]:
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            yield pw, browser
+        finally:
+            browser.close()
+
+
+def launch(pw: Playwright, *extra_args: str) -> Browser:
+    # A missing browser fails the run rather than skipping it: a skip would hide a broken install.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (make test installs it)"
+    return pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+def screenshot(page: Page, name: str) -> Path:
+    path = ARTIFACTS / "screenshots" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    return path
+
+
+@dataclass
+class Viewer:
+    """One browser profile (its own storage: another device, as far as the app can tell)."""
+
+    context: BrowserContext
+    page: Page
+    console: list[str] = field(default_factory=list)  # every console line and page error
+
+    def token(self) -> str | None:
+        value: str | None = self.page.evaluate("() => localStorage.getItem('tstv.token')")
+        return value
+
+
+def new_viewer(browser: Browser, width: int = 1366, height: int = 800) -> Viewer:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    viewer = Viewer(context, context.new_page())
+    viewer.page.on("console", lambda m: viewer.console.append(f"{m.type}: {m.text}"))
+    viewer.page.on("pageerror", lambda e: viewer.console.append(f"pageerror: {e}"))
+    return viewer
+
+
+def sign_in(page: Page, base: str, email: str, password: str, path: str = "/") -> None:
+    """Through the form, as a person does; ends on the page that was asked for."""
+    page.goto(base + path)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

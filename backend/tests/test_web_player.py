@@ -1,0 +1,505 @@
+"""The web app's player in headless Chromium, as a viewer uses it (issue 9): the built app served by
+the backend, real encoders, nginx and ClearKey.
+
+Two test channels run: LONG (120 s programmes) for tuning, the Start Over prompt, start-over, Jump to
+Live and the live-edge switch; SHORT (20 s programmes) so whole programmes air and play as catch-up
+within the test. The prompt threshold is lowered to 5 s (STARTOVER_PROMPT_AFTER_SECONDS) so no test
+waits minutes for a programme to be "more than 3 minutes" old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import m3u8
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+
+from tests.browser import Viewer, chromium, launch, new_viewer, screenshot, sign_in
+from tests.stack import PASSWORD, Stack, add_short_loop_channel, running_stack, wait_until
+
+LONG_S = 120
+SHORT_S = 20
+PROMPT_AFTER_S = 5
+VIEWER = "viewer@tstv.local"
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: uuid.UUID
+    key: str
+    loop: int
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: str
+    start: float
+    end: float
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    env = {"STARTOVER_PROMPT_AFTER_SECONDS": str(PROMPT_AFTER_S)}
+    with running_stack(tmp_path_factory.mktemp("web"), LONG_S, env=env, bind="0.0.0.0") as s:
+        # The second channel is made here, before any browser runs its own event loop.
+        key = "web" + uuid.uuid4().hex[:4]
+        short_id = asyncio.run(add_short_loop_channel(s.db_url, key, SHORT_S, datetime.now(UTC)))
+        _channels[s.api] = (
+            _started(s, Channel(s.channel_id, s.channel_key, LONG_S)),
+            _started(s, Channel(short_id, key, SHORT_S)),
+        )
+        yield s
+
+
+_channels: dict[str, tuple[Channel, Channel]] = {}
+
+
+@pytest.fixture(scope="module")
+def long_channel(stack: Stack) -> Channel:
+    return _channels[stack.api][0]
+
+
+@pytest.fixture(scope="module")
+def short_channel(stack: Stack) -> Channel:
+    return _channels[stack.api][1]
+
+
+def _started(stack: Stack, ch: Channel) -> Channel:
+    r = stack.post(f"/api/v1/admin/simlive/{ch.key}/start", stack.admin_token)
+    assert r.status_code == 200, r.text
+    wait_until(
+        lambda: stack.get(f"/api/v1/tstv/live/{ch.id}/manifest").status_code == 200, 180, "first segments"
+    )
+    return ch
+
+
+@pytest.fixture(scope="module")
+def playwright(stack: Stack) -> Iterator[tuple[Playwright, Browser]]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: tuple[Playwright, Browser]) -> Browser:
+    return playwright[1]
+
+
+@pytest.fixture
+def viewer(browser: Browser, stack: Stack) -> Iterator[Viewer]:
+    v = new_viewer(browser)
+    sign_in(v.page, stack.api, VIEWER, PASSWORD)
+    yield v
+    token = v.token()
+    v.context.close()
+    assert token is None or not any(token in line for line in v.console), "the app logged a token"
+
+
+# ---- reading the archive and the page ---------------------------------------------------------
+
+
+def _programme_at(stack: Stack, ch: Channel, ts: float) -> Programme:
+    day = datetime.fromtimestamp(ts, UTC).date().isoformat()
+    entries = stack.get(f"/api/v1/epg/schedule?channel_id={ch.id}&date={day}").json()["entries"]
+    for e in entries:
+        start = datetime.fromisoformat(e["start_time"]).timestamp()
+        end = datetime.fromisoformat(e["end_time"]).timestamp()
+        if start <= ts < end:
+            return Programme(e["id"], start, end)
+    raise AssertionError(f"no programme at {ts}")
+
+
+def _first_recorded(stack: Stack, ch: Channel) -> float:
+    """The oldest instant of the channel's archive (its live playlist's first segment)."""
+    master_url = f"{stack.api}/api/v1/tstv/live/{ch.id}/manifest"
+    master = m3u8.loads(stack.get(f"/api/v1/tstv/live/{ch.id}/manifest").text, uri=master_url)
+    media = httpx.get(master.playlists[0].absolute_uri, headers=stack.headers(), timeout=10).text
+    first: float = m3u8.loads(media).segments[0].current_program_date_time.timestamp()
+    return first
+
+
+def _wait_for_elapsed(stack: Stack, ch: Channel, low: float, high: float) -> Programme:
+    """Wait until the programme on air has been on for between `low` and `high` seconds."""
+
+    def inside() -> Programme | None:
+        p = _programme_at(stack, ch, time.time())
+        return p if low <= time.time() - p.start <= high else None
+
+    found: Programme = wait_until(inside, ch.loop + high, f"{low}-{high} s into a programme", every=0.5)  # type: ignore[assignment]
+    return found
+
+
+def _badge(page: Page) -> Any:
+    return page.get_by_test_id("mode-badge")
+
+
+def _seek(page: Page) -> Any:
+    return page.get_by_role("slider", name="Seek")
+
+
+def _position(page: Page) -> float:
+    """Seconds into the programme, as the seek bar says (waiting for the bar to show)."""
+    return float(_seek(page).input_value(timeout=10_000))
+
+
+_PLAYBACK_JS = """() => {
+  const v = document.querySelector('video');
+  const seek = document.querySelector('input[aria-label="Seek"]');
+  return {t: v ? v.currentTime : 0, ready: v ? v.readyState : 0, paused: v ? v.paused : true,
+          position: seek ? Number(seek.value) : null};
+}"""
+
+
+def _video(page: Page) -> dict[str, Any]:
+    """The video element's clock, and the seek bar's position read at the same instant."""
+    state: dict[str, Any] = page.evaluate(_PLAYBACK_JS)
+    return state
+
+
+def _first_frame(page: Page, within: float = 15) -> float:
+    """Wait for a playing picture; returns the seconds it took."""
+    started = time.monotonic()
+    wait_until(
+        lambda: (s := _video(page))["ready"] >= 2 and not s["paused"], within, "first frame", every=0.02
+    )
+    return time.monotonic() - started
+
+
+def _started_at(page: Page) -> float:
+    """Where in the programme playback began: the seek bar's position less what has played since
+    the first frame (call it right after `_first_frame`)."""
+    first = _video(page)
+    now: dict[str, Any] = wait_until(  # type: ignore[assignment]
+        lambda: (s := _video(page))["position"] is not None and s, 10, "the seek bar"
+    )
+    return float(now["position"]) - float(now["t"] - first["t"])
+
+
+def _plays_on(page: Page, by: float = 2.0) -> None:
+    begin = _video(page)["t"]
+    wait_until(lambda: _video(page)["t"] >= begin + by, by + 15, f"playback to advance {by} s", every=0.1)
+
+
+def _tune(page: Page, channel_name: str) -> None:
+    page.get_by_role("link", name="Home", exact=True).click()
+    page.get_by_role("link", name=channel_name).click()
+
+
+# ---- sign-in, addresses ------------------------------------------------------------------------
+
+
+def test_sign_in_through_the_form(browser: Browser, stack: Stack, long_channel: Channel) -> None:
+    v = new_viewer(browser)
+    page = v.page
+    page.goto(stack.api + "/")
+    expect(page).to_have_url(f"{stack.api}/signin")
+    page.get_by_label("Email").fill(VIEWER)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    screenshot(page, "signin-wrong-password")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="On now")).to_be_visible()
+    expect(page.get_by_role("link", name=f"E2E {long_channel.key}")).to_be_visible()
+    screenshot(page, "home")
+    page.reload()
+    expect(page.get_by_role("heading", name="On now")).to_be_visible()  # still signed in
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(stack.api + "/")
+    expect(page).to_have_url(f"{stack.api}/signin")
+    v.context.close()
+
+
+def test_unknown_and_tampered_addresses_show_not_found(
+    viewer: Viewer, stack: Stack, long_channel: Channel
+) -> None:
+    page = viewer.page
+    for path in (
+        "/no/such/page",
+        "/watch/live/not-a-uuid",
+        f"/watch/catchup/{long_channel.id}/not-a-uuid",
+        f"/watch/vod/{long_channel.id}/{uuid.uuid4()}",
+        f"/watch/catchup/{long_channel.id}/{uuid.uuid4()}",
+    ):
+        page.goto(stack.api + path)
+        expect(page.get_by_role("link", name="Go to Home")).to_be_visible()
+    # Another channel's programme under this channel's address.
+    seeded = stack.get("/api/v1/epg/channels").json()["channels"][0]
+    p = _programme_at(stack, long_channel, time.time())
+    page.goto(f"{stack.api}/watch/startover/{seeded['id']}/{p.id}")
+    expect(page.get_by_role("heading", name="We could not find that programme")).to_be_visible()
+    screenshot(page, "not-found")
+    page.get_by_role("link", name="Go to Home").click()
+    expect(page.get_by_role("heading", name="On now")).to_be_visible()
+
+
+def _forged_token(claims: dict[str, Any]) -> str:
+    def part(d: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_a_rejected_token_signs_out_and_comes_back_after_sign_in(
+    browser: Browser, stack: Stack, long_channel: Channel
+) -> None:
+    v = new_viewer(browser)
+    page = v.page
+    page.goto(stack.api + "/signin")
+    # A token that looks valid to the app but that the API rejects (wrong signature).
+    forged = _forged_token({"sub": str(uuid.uuid4()), "role": "viewer", "exp": int(time.time()) + 3600})
+    page.evaluate("(t) => localStorage.setItem('tstv.token', t)", forged)
+    watch = f"/watch/live/{long_channel.id}"
+    page.goto(stack.api + watch)
+    expect(page.get_by_role("status").filter(has_text="Your session has expired")).to_be_visible()
+    screenshot(page, "session-expired")
+    page.get_by_label("Email").fill(VIEWER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(stack.api + watch)
+    _first_frame(page)
+    assert not any(forged in line for line in v.console)
+    v.context.close()
+
+
+# ---- refusals in words -------------------------------------------------------------------------
+
+
+def test_no_subscription_says_so(browser: Browser, stack: Stack, long_channel: Channel) -> None:
+    v = new_viewer(browser)
+    sign_in(v.page, stack.api, "nosub@tstv.local", PASSWORD)
+    v.page.get_by_role("link", name=f"E2E {long_channel.key}").click()
+    expect(
+        v.page.get_by_role("heading", name="Your subscription does not include this channel")
+    ).to_be_visible()
+    screenshot(v.page, "no-subscription")
+    v.context.close()
+
+
+def _seeded_programme(stack: Stack, channel_name: str, days_ago: int) -> tuple[str, str]:
+    channels = stack.get("/api/v1/epg/channels").json()["channels"]
+    ch = next(c for c in channels if c["name"] == channel_name)
+    day = (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
+    entries = stack.get(f"/api/v1/epg/schedule?channel_id={ch['id']}&date={day}").json()["entries"]
+    eligible = [e for e in entries if e["catchup_eligible"]]
+    return ch["id"], eligible[len(eligible) // 2]["id"]
+
+
+def test_expired_and_not_recorded_programmes_say_so(viewer: Viewer, stack: Stack) -> None:
+    page = viewer.page
+    # The seeded channels have no encoder in tests: yesterday's programmes were never recorded.
+    ch, entry = _seeded_programme(stack, "TSTV One", 1)
+    page.goto(f"{stack.api}/watch/catchup/{ch}/{entry}")
+    expect(page.get_by_role("heading", name="Not available on Catch-Up")).to_be_visible()
+    expect(page.get_by_text("was not recorded")).to_be_visible()
+    screenshot(page, "not-recorded")
+    # Channel 3's viewer window is 48 h: three days back has expired.
+    channels = stack.get("/api/v1/epg/channels").json()["channels"]
+    windowed = next(c for c in channels if c["cutv_window_hours"] == 48)
+    ch, entry = _seeded_programme(stack, windowed["name"], 3)
+    page.goto(f"{stack.api}/watch/catchup/{ch}/{entry}")
+    expect(
+        page.get_by_role("heading", name="This programme is no longer available on Catch-Up")
+    ).to_be_visible()
+    expect(page.get_by_text("It expired on")).to_be_visible()
+    screenshot(page, "expired")
+    page.get_by_role("link", name="Watch the channel live").click()
+    expect(page).to_have_url(f"{stack.api}/watch/live/{ch}")
+
+
+# ---- catch-up: resume, a second device, keyboard -----------------------------------------------
+
+
+def _aired_programme(stack: Stack, ch: Channel) -> Programme:
+    """A programme of `ch` recorded from its start that has finished airing (waits for one)."""
+    first = _first_recorded(stack, ch)
+    p = _programme_at(stack, ch, first)
+    if p.start < first - 0.5:
+        p = _programme_at(stack, ch, p.end)
+    wait_until(
+        lambda: time.time() > p.end + 8, p.end + 8 - time.time() + 20, "the programme to air", every=0.5
+    )
+    return p
+
+
+def test_catchup_resumes_where_the_viewer_stopped_on_another_device_too(
+    viewer: Viewer, browser: Browser, stack: Stack, short_channel: Channel
+) -> None:
+    p = _aired_programme(stack, short_channel)
+    path = f"/watch/catchup/{short_channel.id}/{p.id}"
+    page = viewer.page
+    started = time.monotonic()
+    page.goto(stack.api + path)
+    _first_frame(page)
+    catchup_start = time.monotonic() - started
+    assert _started_at(page) <= 1, "a programme never watched starts at its beginning"
+    expect(_badge(page)).to_have_text("CATCH-UP")
+    assert catchup_start < 5, catchup_start
+    _plays_on(page, 7)  # past the 5 s under which nothing is worth resuming
+    # Keyboard: Space pauses (and saves), Right seeks 10 s, Left comes back.
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    paused_at = _position(page)
+    wait_until(lambda: _video(page)["paused"], 5, "pause")
+    screenshot(page, "catchup-paused")
+    saved = time.monotonic()
+
+    other = new_viewer(browser)
+    sign_in(other.page, stack.api, VIEWER, PASSWORD, path)
+    toast = other.page.get_by_role("status").filter(has_text="Resuming from")
+    expect(toast).to_be_visible()
+    assert time.monotonic() - saved < 5, "the other device sees the position within 5 s"
+    shown = re.search(r"Resuming from (\d+):(\d\d)", toast.text_content() or "")
+    assert shown, toast.text_content()
+    assert abs(int(shown[1]) * 60 + int(shown[2]) - paused_at) <= 1.5
+    _first_frame(other.page)
+    assert abs(_position(other.page) - paused_at) <= 1.5
+    screenshot(other.page, "catchup-resume")
+    other.page.get_by_role("button", name="Start from beginning").click()
+    wait_until(lambda: _position(other.page) <= 1.5, 5, "restart at 0")
+    other.context.close()
+
+    page.keyboard.press("Space")
+    wait_until(lambda: not _video(page)["paused"], 5, "play again")
+    before = _position(page)
+    page.keyboard.press("ArrowRight")
+    wait_until(lambda: _position(page) >= before + 8, 5, "seek 10 s forward")
+    page.keyboard.press("ArrowLeft")
+    wait_until(lambda: _position(page) <= before + 5, 5, "seek 10 s back")
+
+
+# ---- tuning, the prompt, start-over, Jump to Live, the live-edge switch ------------------------
+
+
+def test_prompt_shows_on_tuning_leaves_after_10_s_and_never_comes_back(
+    viewer: Viewer, stack: Stack, long_channel: Channel
+) -> None:
+    _wait_for_elapsed(stack, long_channel, PROMPT_AFTER_S + 2, LONG_S - 30)
+    page = viewer.page
+    tuned = time.monotonic()
+    page.get_by_role("link", name=f"E2E {long_channel.key}").click()
+    prompt = page.get_by_role("dialog")
+    expect(prompt).to_be_visible(timeout=2000)
+    assert time.monotonic() - tuned < 2
+    expect(prompt.get_by_role("button", name="Start from Beginning")).to_be_visible()
+    expect(prompt.get_by_role("button", name="Continue Live")).to_be_visible()
+    expect(prompt).to_contain_text(re.compile(r"Started (less than a minute|\d+ min) ago"))
+    expect(prompt).to_contain_text("Closes in")
+    _first_frame(page)
+    expect(_badge(page)).to_have_text("LIVE")
+    screenshot(page, "live-prompt")
+    expect(prompt).to_be_hidden(timeout=12_000)
+    assert 9.5 <= time.monotonic() - tuned <= 13
+    page.reload()
+    expect(page.get_by_role("button", name="Start Over")).to_be_visible()  # the programme is known
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_accept_startover_jump_to_live_and_the_live_edge_switch(
+    viewer: Viewer, stack: Stack, long_channel: Channel
+) -> None:
+    # Far enough in that the programme start is more than 30 s behind the player's live point.
+    p = _wait_for_elapsed(stack, long_channel, 58, 85)
+    first = max(p.start, _first_recorded(stack, long_channel))
+    page = viewer.page
+    _tune(page, f"E2E {long_channel.key}")
+    prompt = page.get_by_role("dialog")
+    expect(prompt).to_be_visible(timeout=2000)
+    _first_frame(page)
+
+    prompt.get_by_role("button", name="Start from Beginning").click()
+    expect(page).to_have_url(f"{stack.api}/watch/startover/{long_channel.id}/{p.id}")
+    took = _first_frame(page)
+    assert abs(_started_at(page) - (first - p.start)) <= 1.0, "starts at the programme's first frame"
+    expect(_badge(page)).to_have_text("START OVER")
+    assert took < 3, took
+    expect(page.get_by_role("button", name="Jump to Live")).to_be_visible()
+    expect(_seek(page)).to_have_attribute("aria-valuetext", re.compile(r"^-\d+:\d\d$"))  # behind live
+    _plays_on(page, 2)
+    screenshot(page, "startover")
+
+    page.get_by_role("button", name="Jump to Live").click()
+    expect(_badge(page)).to_have_text("LIVE")
+    expect(page).to_have_url(f"{stack.api}/watch/live/{long_channel.id}")
+    _first_frame(page)
+    expect(_seek(page)).to_have_attribute("aria-valuetext", "Live")
+    expect(page.get_by_role("button", name="Jump to Live")).to_have_count(0)
+
+    # Start Over from the bar, then fast-forward: within 30 s of live it becomes live by itself.
+    page.get_by_role("button", name="Start Over").click()
+    expect(_badge(page)).to_have_text("START OVER")
+    _first_frame(page)
+    for _ in range(12):
+        if _forward_10(page):
+            break
+    expect(_badge(page)).to_have_text("LIVE")
+    expect(page).to_have_url(f"{stack.api}/watch/live/{long_channel.id}")
+    _plays_on(page, 2)
+    screenshot(page, "live")
+
+
+def _forward_10(page: Page) -> bool:
+    """Press Forward 10 seconds; True once the player has become live."""
+    before = _position(page)
+    page.get_by_role("button", name="Forward 10 seconds").click()
+    wait_until(lambda: _badge(page).text_content() == "LIVE" or _position(page) >= before + 8, 5, "the seek")
+    return bool(_badge(page).text_content() == "LIVE")
+
+
+# ---- any host ------------------------------------------------------------------------------------
+
+
+def _lan_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.123", 9))  # no packet is sent: this only picks the outgoing interface
+            address: str = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_plays_when_opened_as_localhost_or_the_lan_address(
+    playwright: tuple[Playwright, Browser], stack: Stack, long_channel: Channel
+) -> None:
+    """The CDN admits every origin and playlists point at the host the viewer used. Browsers give
+    EME (ClearKey) to secure pages only, so over plain HTTP a LAN address gets a clear message, and a
+    LAN page the browser treats as secure (HTTPS in real life) plays."""
+    pw, browser = playwright
+    port = stack.api.rsplit(":", 1)[1]
+    watch = f"/watch/live/{long_channel.id}"
+    v = new_viewer(browser)
+    sign_in(v.page, f"http://localhost:{port}", VIEWER, PASSWORD, watch)
+    _first_frame(v.page)
+    _plays_on(v.page, 2)
+    v.context.close()
+
+    lan = _lan_address()
+    assert lan is not None, "this machine has no LAN address to test with"
+    base = f"http://{lan}:{port}"
+    v = new_viewer(browser)
+    sign_in(v.page, base, VIEWER, PASSWORD, watch)
+    expect(v.page.get_by_role("heading", name="Protected video needs a secure connection")).to_be_visible()
+    screenshot(v.page, "lan-over-http")
+    v.context.close()
+    secure = launch(pw, f"--unsafely-treat-insecure-origin-as-secure={base}")
+    try:
+        v = new_viewer(secure)
+        sign_in(v.page, base, VIEWER, PASSWORD, watch)
+        _first_frame(v.page)
+        _plays_on(v.page, 2)
+    finally:
+        secure.close()

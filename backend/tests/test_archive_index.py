@@ -122,3 +122,33 @@ def test_covered_ranges_follow_the_live_edge_and_retention(tmp_path: Path) -> No
     ]
     index.forget_before("live1", T0 + timedelta(seconds=60))
     assert index.covered_ranges("live1") == [(_seconds(T0) + 72, _seconds(T0) + 90)]
+
+
+def test_run_spans_carry_each_runs_key_and_follow_the_live_edge_and_retention(tmp_path: Path) -> None:
+    first = write_run(tmp_path, "ch9", T0, T0 + timedelta(minutes=10), kid="aa" * 16)
+    second = write_run(tmp_path, "ch9", T0 + timedelta(minutes=12), T0 + timedelta(minutes=20), kid="bb" * 16)
+    index = ArchiveIndex(tmp_path)
+    index.rescan()
+    spans = index.run_spans("ch9")
+    assert [(s.run.run_id, s.run.kid) for s in spans] == [
+        (first.run_id, "aa" * 16),
+        (second.run_id, "bb" * 16),
+    ]
+    assert [(s.start, s.end) for s in spans] == [
+        (_seconds(T0), _seconds(T0) + 600),
+        (_seconds(T0) + 720, _seconds(T0) + 1200),
+    ]
+    # A run still being written: its span grows with what the poll picks up.
+    live = _live_run(tmp_path, T0)
+    _ffmpeg_writes(tmp_path, live, range(3))
+    index.poll()
+    assert [(s.start, s.end) for s in index.run_spans("live1")] == [(_seconds(T0), _seconds(T0) + 18)]
+    _ffmpeg_writes(tmp_path, live, range(3, 5), listed=2)
+    index.poll()
+    assert [(s.start, s.end) for s in index.run_spans("live1")] == [(_seconds(T0), _seconds(T0) + 30)]
+    # Retention: a run partly deleted starts where the archive now starts; one wholly deleted is gone.
+    index.forget_before("ch9", T0 + timedelta(minutes=15))
+    assert [(s.run.run_id, s.start, s.end) for s in index.run_spans("ch9")] == [
+        (second.run_id, _seconds(T0) + 900, _seconds(T0) + 1200)
+    ]
+    assert index.run_spans("nope") == []

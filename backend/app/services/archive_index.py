@@ -117,6 +117,15 @@ class _Track:
             del arr[:n]
 
 
+@dataclass(frozen=True)
+class RunSpan:
+    """The stretch of the video timeline one encoder run recorded (its KID is `run.kid`)."""
+
+    run: RunInfo
+    start: float
+    end: float
+
+
 @dataclass
 class _RunState:
     info: RunInfo
@@ -124,6 +133,9 @@ class _RunState:
     ordinal: int | None = None
     last_seq: dict[str, int] = field(default_factory=dict)
     playlist_mtime: dict[str, int] = field(default_factory=dict)
+    # Its first and last video segment as indexed (names arrive in seq order, so no scan is needed).
+    video_start: float | None = None
+    video_end: float = -math.inf
 
 
 @dataclass
@@ -297,6 +309,11 @@ class ArchiveIndex:
             ch.next_ordinal += 1
         ch.tracks[rendition].add_run(info.anchor, info.segment_duration, run_idx, parsed)
         state.last_seq[rendition] = parsed.seqs[-1]
+        if rendition == "video":
+            if state.video_start is None:
+                state.video_start = info.anchor + parsed.seqs[0] * info.segment_duration
+            last_end = info.anchor + parsed.seqs[-1] * info.segment_duration + parsed.durs_us[-1] / 1e6
+            state.video_end = max(state.video_end, last_end)
         ch.version += 1
 
     def forget_before(self, channel_key: str, cutoff: datetime) -> None:
@@ -370,6 +387,24 @@ class ArchiveIndex:
                 ranges.append((cur_s, cur_e))
             ch.ranges = (history, count, ranges)
         return ranges
+
+    def run_spans(self, channel_key: str) -> list[RunSpan]:
+        """The runs that still hold video, in timeline order, each with the time it covers. O(runs):
+        a run partly deleted by retention starts where the archive now starts."""
+        ch = self._channels.get(channel_key)
+        if ch is None:
+            return []
+        with self._lock:
+            t = ch.tracks["video"]
+            if not len(t):
+                return []
+            first = t.starts[0]
+            spans = [
+                RunSpan(r.info, max(r.video_start, first), r.video_end)
+                for r in ch.runs
+                if r.video_start is not None and r.video_end > first
+            ]
+        return sorted(spans, key=lambda s: (s.start, s.end))
 
     def iter_range(self, channel_key: str, rendition: str, start: float, end: float) -> Iterator[Segment]:
         """Segments overlapping [start, end) in timeline order."""

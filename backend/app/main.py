@@ -18,6 +18,7 @@ from app.db import Database
 from app.errors import install_error_handlers
 from app.logging_setup import configure_logging
 from app.routers import (
+    admin_archive,
     admin_rules,
     admin_simlive,
     app_config,
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # SimLive control and the ClearKey KMS (issue 3)
     for r in (admin_simlive.router, drm.router, drm.admin_router):
         api.include_router(r)
+    api.include_router(admin_archive.router)  # operator console (issue 11)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(logos.router)

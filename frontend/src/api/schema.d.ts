@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/api/v1/admin/archive/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coverage Endpoint
+         * @description Every TSTV channel's recorded ranges and gaps inside its retention window.
+         */
+        get: operations["coverage_endpoint_api_v1_admin_archive_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/archive/coverage/{channel_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Channel Coverage Endpoint
+         * @description One channel's recorded ranges and gaps inside its retention window.
+         */
+        get: operations["channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/drm/{channel_key}/rotate": {
         parameters: {
             query?: never;
@@ -744,6 +784,47 @@ export interface components {
             /** Segments Deleted */
             segments_deleted: number;
         };
+        /** ChannelCoverageOut */
+        ChannelCoverageOut: {
+            /** Channel Key */
+            channel_key: string;
+            /** Channel Name */
+            channel_name: string;
+            /**
+             * Gaps
+             * @description Unrecorded stretches inside the retention window (encoder down, not yet running, or stopped now); the segment being written at the live edge is not a gap
+             */
+            gaps: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Key Changes
+             * @description Where the content key changed, oldest first
+             */
+            key_changes: components["schemas"]["KeyChangeOut"][];
+            /**
+             * Merged Gaps
+             * @description Gaps left out to bound the answer (the shortest ones, joined into `recorded`); 0 unless the window holds more than 500 recorded stretches
+             */
+            merged_gaps: number;
+            /**
+             * Recorded
+             * @description Recorded stretches inside the retention window
+             */
+            recorded: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Recorded Hours
+             * @description Hours recorded inside the retention window (exact)
+             */
+            recorded_hours: number;
+            /**
+             * Recorded Until
+             * @description End of the newest recorded video
+             */
+            recorded_until: string | null;
+            /** @description What retention keeps on disk: max(`catchup_window_hours`, `cutv_window_hours`) */
+            retention_window: components["schemas"]["WindowOut"];
+            /** @description Catch-up offered to viewers (`cutv_window_hours`) */
+            viewer_window: components["schemas"]["WindowOut"];
+        };
         /** ChannelOut */
         ChannelOut: {
             /** Catchup Enabled */
@@ -883,6 +964,16 @@ export interface components {
         ContinueWatchingOut: {
             /** Items */
             items: components["schemas"]["ContinueWatchingItemOut"][];
+        };
+        /** CoverageOut */
+        CoverageOut: {
+            /** Channels */
+            channels: components["schemas"]["ChannelCoverageOut"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
         };
         /**
          * DateWindowErrorOut
@@ -1173,6 +1264,22 @@ export interface components {
              */
             status: string;
         };
+        /** KeyChangeOut */
+        KeyChangeOut: {
+            /**
+             * At
+             * Format: date-time
+             * @description First frame recorded under the new key
+             */
+            at: string;
+            /**
+             * Key Id
+             * @description The new key (null: recorded unencrypted)
+             */
+            key_id: string | null;
+            /** Previous Key Id */
+            previous_key_id: string | null;
+        };
         /** LicenseKey */
         LicenseKey: {
             /** K */
@@ -1459,6 +1566,24 @@ export interface components {
             /** Startover Available */
             startover_available: boolean;
         };
+        /** TimeRangeOut */
+        TimeRangeOut: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Seconds
+             * @description end - start
+             */
+            seconds: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
         /** TokenResponse */
         TokenResponse: {
             /** Access Token */
@@ -1508,6 +1633,23 @@ export interface components {
             /** Detail */
             detail: components["schemas"]["FieldErrorOut"][];
         };
+        /** WindowOut */
+        WindowOut: {
+            /**
+             * End
+             * Format: date-time
+             * @description now
+             */
+            end: string;
+            /** Hours */
+            hours: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description now - hours
+             */
+            start: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1517,6 +1659,103 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    coverage_endpoint_api_v1_admin_archive_coverage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoverageOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's CDN key */
+                channel_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelCoverageOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     rotate_endpoint_api_v1_admin_drm__channel_key__rotate_post: {
         parameters: {
             query?: never;

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import AdminDep
+from app import clock
+from app.deps import AdminDep, SessionDep
 from app.errors import ApiError
 from app.routers._common import ADMIN, INVALID, ChannelKey, errors, refusal
 from app.schemas.errors import EncoderErrorOut
-from app.schemas.simlive import ChannelCleanupOut, CleanupOut, SimliveChannelStatus, SimliveStatusOut
+from app.schemas.simlive import (
+    ChannelCleanupOut,
+    CleanupOut,
+    EncoderLogOut,
+    OnAirOut,
+    SimliveChannelStatus,
+    SimliveStatusOut,
+)
 from app.services.archive_layout import is_channel_key
+from app.services.encoder_log import MAX_LINES
+from app.services.schedule_service import on_air_by_channel_key
 from app.services.simlive_manager import SimliveManager
 
 router = APIRouter(prefix="/admin/simlive", tags=["admin", "simlive"])
@@ -33,15 +45,56 @@ def _checked(channel_key: str) -> str:
     return channel_key
 
 
-def _out(data: dict[str, Any]) -> SimliveChannelStatus:
-    return SimliveChannelStatus.model_validate(data)
+async def _with_on_air(session: AsyncSession, rows: list[dict[str, Any]]) -> list[SimliveChannelStatus]:
+    """Status rows with the programme each channel has on air (one query for all of them)."""
+    on_air = await on_air_by_channel_key(session, [r["channel_key"] for r in rows], clock.now())
+    out = []
+    for row in rows:
+        entry = on_air.get(row["channel_key"])
+        status = SimliveChannelStatus.model_validate(row)
+        if entry is not None:
+            status.on_air = OnAirOut(
+                schedule_entry_id=entry.id,
+                title=entry.title,
+                start_time=entry.start_time,
+                end_time=entry.end_time,
+            )
+        out.append(status)
+    return out
+
+
+async def _out(session: AsyncSession, row: dict[str, Any]) -> SimliveChannelStatus:
+    return (await _with_on_air(session, [row]))[0]
 
 
 @router.get("/status", response_model=SimliveStatusOut, responses=errors(*ADMIN, _UNAVAILABLE))
-async def status_endpoint(request: Request, _admin: AdminDep) -> SimliveStatusOut:
+async def status_endpoint(request: Request, session: SessionDep, _admin: AdminDep) -> SimliveStatusOut:
     manager = _manager(request)
     await manager.refresh_channels()
-    return SimliveStatusOut(channels=[_out(s) for s in manager.status()])
+    return SimliveStatusOut(channels=await _with_on_air(session, manager.status()))
+
+
+@router.get(
+    "/{channel_key}/log",
+    response_model=EncoderLogOut,
+    responses=errors(*_CONTROL),
+)
+async def log_endpoint(
+    channel_key: ChannelKey,
+    request: Request,
+    _admin: AdminDep,
+    lines: Annotated[int, Query(ge=1, le=MAX_LINES, description="How many of the newest lines")] = 200,
+) -> EncoderLogOut:
+    """The tail of the channel's own encoder log (FFmpeg's warnings and one line per run start),
+    at most `lines` lines and 256 KiB, read from the end of the file."""
+    found = await _manager(request).log_tail(_checked(channel_key), lines)
+    return EncoderLogOut(
+        channel_key=channel_key,
+        lines=found.lines,
+        truncated=found.truncated,
+        size_bytes=found.size_bytes,
+        modified_at=datetime.fromtimestamp(found.modified_at, UTC) if found.modified_at else None,
+    )
 
 
 @router.post("/cleanup", response_model=CleanupOut, responses=errors(*ADMIN, _UNAVAILABLE))
@@ -69,8 +122,10 @@ async def cleanup_endpoint(request: Request, _admin: AdminDep) -> CleanupOut:
     response_model=SimliveChannelStatus,
     responses=errors(*_CONTROL, refusal(409, "already_running")),
 )
-async def start_endpoint(channel_key: ChannelKey, request: Request, _admin: AdminDep) -> SimliveChannelStatus:
-    return _out(await _manager(request).start(_checked(channel_key)))
+async def start_endpoint(
+    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
+) -> SimliveChannelStatus:
+    return await _out(session, await _manager(request).start(_checked(channel_key)))
 
 
 @router.post(
@@ -78,8 +133,10 @@ async def start_endpoint(channel_key: ChannelKey, request: Request, _admin: Admi
     response_model=SimliveChannelStatus,
     responses=errors(*_CONTROL, refusal(409, "not_running")),
 )
-async def stop_endpoint(channel_key: ChannelKey, request: Request, _admin: AdminDep) -> SimliveChannelStatus:
-    return _out(await _manager(request).stop(_checked(channel_key)))
+async def stop_endpoint(
+    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
+) -> SimliveChannelStatus:
+    return await _out(session, await _manager(request).stop(_checked(channel_key)))
 
 
 @router.post(
@@ -92,6 +149,6 @@ async def stop_endpoint(channel_key: ChannelKey, request: Request, _admin: Admin
     ),
 )
 async def restart_endpoint(
-    channel_key: ChannelKey, request: Request, _admin: AdminDep
+    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
 ) -> SimliveChannelStatus:
-    return _out(await _manager(request).restart(_checked(channel_key)))
+    return await _out(session, await _manager(request).restart(_checked(channel_key)))

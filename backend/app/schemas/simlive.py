@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class OnAirOut(BaseModel):
+    schedule_entry_id: uuid.UUID
+    title: str
+    start_time: datetime
+    end_time: datetime
 
 
 class SimliveChannelStatus(BaseModel):
@@ -24,6 +34,8 @@ class SimliveChannelStatus(BaseModel):
     source_progress: float | None
     segment_count: int
     disk_bytes: int
+    segments_written: int = Field(description="Segment files the encoders wrote since the backend started")
+    on_air: OnAirOut | None = Field(default=None, description="The programme the EPG has on air now")
 
 
 class SimliveStatusOut(BaseModel):
@@ -43,3 +55,11 @@ class CleanupOut(BaseModel):
     total_segments_deleted: int
     total_bytes_freed: int
     channels: list[ChannelCleanupOut]
+
+
+class EncoderLogOut(BaseModel):
+    channel_key: str
+    lines: list[str] = Field(description="The newest lines of the encoder log, oldest first")
+    truncated: bool = Field(description="Older lines exist than the ones returned")
+    size_bytes: int = Field(description="Size of the current log file (0: no log yet)")
+    modified_at: datetime | None = Field(description="When the log was last written")

@@ -121,3 +121,21 @@ async def entries_between(
         .order_by(ScheduleEntry.start_time)
     )
     return list(result)
+
+
+async def on_air_by_channel_key(
+    session: AsyncSession, channel_keys: list[str], at: datetime
+) -> dict[str, ScheduleEntry]:
+    """The programme on air at `at` on each of these channels (by CDN key), in one query."""
+    if not channel_keys:
+        return {}
+    rows = await session.execute(
+        select(Channel.cdn_channel_key, ScheduleEntry)
+        .join(ScheduleEntry, ScheduleEntry.channel_id == Channel.id)
+        .where(
+            Channel.cdn_channel_key.in_(channel_keys),
+            ScheduleEntry.start_time <= at,
+            ScheduleEntry.end_time > at,
+        )
+    )
+    return {key: entry for key, entry in rows if key is not None}

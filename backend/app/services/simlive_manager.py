@@ -49,7 +49,7 @@ from app.config import Settings
 from app.errors import ApiError
 from app.models import Channel
 from app.services import archive_layout as layout
-from app.services import drm_service, retention
+from app.services import drm_service, encoder_log, retention
 from app.services.channel_catalogue import SCHEDULE_EPOCH
 from app.services.encoder_handover import wait_for_handover_point
 from app.services.media_sources import SourceCache, ffmpeg_exe, playout_list, tail
@@ -153,6 +153,7 @@ class Counters:
 
     segments: int = 0
     bytes: int = 0
+    written: int = 0  # segments this backend saw its encoders write (the scan at start-up aside)
     # (run_id, rendition) -> highest segment seq already counted
     seen: dict[tuple[str, str], int] = field(default_factory=dict)
     init_counted: set[tuple[str, str]] = field(default_factory=set)
@@ -437,6 +438,14 @@ class SimliveManager:
             k: rt.run.run_id for k, rt in self.channels.items() if rt.run is not None and rt.proc is not None
         }
 
+    def log_path(self, key: str) -> Path:
+        return layout.channel_dir(self.root, key) / "encoder.log"
+
+    async def log_tail(self, key: str, lines: int) -> encoder_log.LogTail:
+        """The end of a known channel's own encoder log (404 for any other key)."""
+        rt = await self._runtime(key)
+        return await asyncio.to_thread(encoder_log.read_tail, self.log_path(rt.key), lines)
+
     def pid_of(self, key: str) -> int | None:
         rt = self.channels.get(key)
         return rt.proc.pid if rt is not None and rt.proc is not None and rt.proc.returncode is None else None
@@ -474,6 +483,7 @@ class SimliveManager:
             "source_progress": rt.source_progress,
             "segment_count": rt.counters.segments,
             "disk_bytes": rt.counters.bytes,
+            "segments_written": rt.counters.written,
         }
 
     def _poll_counters(self, rt: ChannelRuntime) -> None:
@@ -512,6 +522,7 @@ class SimliveManager:
                 except FileNotFoundError:
                     continue
                 rt.counters.segments += 1
+                rt.counters.written += 1
                 rt.counters.bytes += size
                 best = max(best, seg.seq)
             if best > last:
@@ -628,7 +639,7 @@ class SimliveManager:
                     log.info("encoder: playout list ended, new run", extra={"channel": rt.key})
                     continue
                 rt.state = "error"
-                detail = tail(self.root / rt.key / "encoder.log")
+                detail = tail(self.log_path(rt.key))
                 rt.last_error = f"encoder exited with code {rc} after {lived:.0f} s" + (
                     f": {detail}" if detail else ""
                 )
@@ -807,7 +818,7 @@ class SimliveManager:
         playlist = rdir / PLAYOUT_FILE
         playlist.write_text(playout_list(Path(path), rt.loop_seconds, (offset - preroll) % rt.loop_seconds))
         args = self._ffmpeg_args(playlist, rdir, key_hex, kid_hex, preroll)
-        logpath = self.root / rt.key / "encoder.log"
+        logpath = self.log_path(rt.key)
         self._rotate_log(logpath)
         with logpath.open("ab") as logf:
             logf.write(

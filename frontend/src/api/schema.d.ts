@@ -112,6 +112,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/simlive/{channel_key}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Log Endpoint
+         * @description The tail of the channel's own encoder log (FFmpeg's warnings and one line per run start),
+         *     at most `lines` lines and 256 KiB, read from the end of the file.
+         */
+        get: operations["log_endpoint_api_v1_admin_simlive__channel_key__log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/simlive/{channel_key}/restart": {
         parameters: {
             query?: never;
@@ -1057,6 +1078,31 @@ export interface components {
             /** Error */
             error: string | null;
         };
+        /** EncoderLogOut */
+        EncoderLogOut: {
+            /** Channel Key */
+            channel_key: string;
+            /**
+             * Lines
+             * @description The newest lines of the encoder log, oldest first
+             */
+            lines: string[];
+            /**
+             * Modified At
+             * @description When the log was last written
+             */
+            modified_at: string | null;
+            /**
+             * Size Bytes
+             * @description Size of the current log file (0: no log yet)
+             */
+            size_bytes: number;
+            /**
+             * Truncated
+             * @description Older lines exist than the ones returned
+             */
+            truncated: boolean;
+        };
         /** EntryRightsIn */
         EntryRightsIn: {
             /** Catchup Eligible */
@@ -1361,6 +1407,26 @@ export interface components {
             /** Unread */
             unread: number;
         };
+        /** OnAirOut */
+        OnAirOut: {
+            /**
+             * End Time
+             * Format: date-time
+             */
+            end_time: string;
+            /**
+             * Schedule Entry Id
+             * Format: uuid
+             */
+            schedule_entry_id: string;
+            /**
+             * Start Time
+             * Format: date-time
+             */
+            start_time: string;
+            /** Title */
+            title: string;
+        };
         /** ProfileOut */
         ProfileOut: {
             /**
@@ -1525,6 +1591,8 @@ export interface components {
             loop_offset: number | null;
             /** Loop Seconds */
             loop_seconds: number;
+            /** @description The programme the EPG has on air now */
+            on_air?: components["schemas"]["OnAirOut"] | null;
             /** Pid */
             pid: number | null;
             /** Restarts */
@@ -1535,6 +1603,11 @@ export interface components {
             running: boolean;
             /** Segment Count */
             segment_count: number;
+            /**
+             * Segments Written
+             * @description Segment files the encoders wrote since the backend started
+             */
+            segments_written: number;
             /** Source */
             source: string | null;
             /** Source Progress */
@@ -1976,6 +2049,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `simlive_unavailable`: the encoder manager is not running */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    log_endpoint_api_v1_admin_simlive__channel_key__log_get: {
+        parameters: {
+            query?: {
+                /** @description How many of the newest lines */
+                lines?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The channel's CDN key */
+                channel_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncoderLogOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
             /** @description `simlive_unavailable`: the encoder manager is not running */

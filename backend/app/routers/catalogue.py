@@ -9,7 +9,7 @@ import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date as date_type
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from app.services.catalogue_cache import ListingCache
 from app.services.catalogue_service import CatchupItem, CatchupPage, SharedPage
 from app.services.profile_select import resolve_profile
 from app.services.rights import ArchiveView
-from app.timezones import TzQuery
+from app.timezones import TzQuery, local_day
 
 router = APIRouter(prefix="/tstv", tags=["catalogue"])
 
@@ -193,6 +193,7 @@ async def catchup_by_date(
             earliest=earliest.isoformat(),
             latest=today.isoformat(),
         )
+    day_start, day_end = local_day(day, zone)
     async with _reader(request) as conn:
         profile = await _profile(conn, claims, profile_id)
         page = await catalogue_service.day_catchup(
@@ -201,8 +202,8 @@ async def catchup_by_date(
             _archive(request),
             profile,
             now,
-            datetime.combine(day, time.min, tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone),
+            day_start,
+            day_end,
             limit,
             offset,
             channel_ref=channel_id,

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     cdn_base_url: str = "http://{host}:8081/hls"
     drm_enabled: bool = True
     ffmpeg_binary: str = ""
+    # Programme stills (one JPEG per programme); default: `stills` next to the archive.
+    stills_dir: Path | None = None
     live_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
     cors_origins: str = "http://localhost:5173,http://localhost:8000"
 
@@ -55,6 +57,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def stills_path(self) -> Path:
+        return self.stills_dir or self.hls_segment_dir.parent / "stills"
 
     @property
     def cors_origin_list(self) -> list[str]:

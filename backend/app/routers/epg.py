@@ -1,19 +1,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date as date_type
-from datetime import datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from app import clock
+from app.db import Database
 from app.deps import SessionDep, ViewerDep
 from app.models import Channel, ScheduleEntry
-from app.routers._common import INVALID, UNAUTHENTICATED, errors, refusal
+from app.routers._common import INVALID, UNAUTHENTICATED, errors, ok_body, refusal
 from app.schemas.epg import (
-    CatchupStateOut,
     ChannelOut,
     EpgChannelOut,
     EpgChannelsOut,
@@ -22,11 +24,17 @@ from app.schemas.epg import (
     EpgScheduleOut,
     ScheduleEntryOut,
 )
-from app.services import rights
+from app.services import rights, stills
+from app.services.archive_index import ArchiveIndex
+from app.services.media_sources import ffmpeg_exe
+from app.services.programme_state import ProgrammeState, programme_state
 from app.services.schedule_service import entries_between, on_air
-from app.timezones import TzQuery
+from app.timezones import TzQuery, local_day
 
 router = APIRouter(prefix="/epg", tags=["epg"])
+
+_ENTRY_KEYS = tuple(ScheduleEntryOut.model_fields)
+StillUrl = Callable[[uuid.UUID], str]
 
 
 @router.get("/channels", response_model=EpgChannelsOut, responses=errors(UNAUTHENTICATED))
@@ -60,21 +68,26 @@ async def epg_schedule(
     zone = ZoneInfo(tz)
     now = clock.now()
     day = date or now.astimezone(zone).date()
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-    archive: rights.ArchiveView = request.app.state.archive
+    start, end = local_day(day, zone)
+    archive = _archive(request)
+    still_url = _still_urls(request)
     entries = [
-        EpgScheduleEntryOut.model_validate(_entry_state(channel, e, now, archive))
+        EpgScheduleEntryOut.model_validate(
+            _programme(e, programme_state(channel, e, now, archive), still_url)
+        )
         for e in await entries_between(session, channel.id, start, end)
         if e.start_time >= start  # an entry that began the day before belongs to that day
     ]
     return EpgScheduleOut(channel_id=channel.id, date=day.isoformat(), tz=tz, entries=entries)
 
 
+_ENTRY_NOT_FOUND = refusal(404, "schedule_entry_not_found")
+
+
 @router.get(
     "/programmes/{entry_id}",
     response_model=EpgProgrammeOut,
-    responses=errors(UNAUTHENTICATED, refusal(404, "schedule_entry_not_found"), INVALID),
+    responses=errors(UNAUTHENTICATED, _ENTRY_NOT_FOUND, INVALID),
 )
 async def epg_programme(
     request: Request, session: SessionDep, _claims: ViewerDep, entry_id: uuid.UUID
@@ -84,27 +97,104 @@ async def epg_programme(
     channel = await session.get(Channel, entry.channel_id) if entry else None
     if entry is None or channel is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="schedule_entry_not_found")
-    now = clock.now()
+    state = programme_state(channel, entry, clock.now(), _archive(request))
     return EpgProgrammeOut.model_validate(
-        {
-            **_entry_state(channel, entry, now, request.app.state.archive),
-            "channel": ChannelOut.model_validate(channel),
-            "startover_available": rights.startover_decision(channel, entry, now).allowed,
-        }
+        {**_programme(entry, state, _still_urls(request)), "channel": ChannelOut.model_validate(channel)}
     )
 
 
-def _entry_state(
-    channel: Channel, entry: ScheduleEntry, now: datetime, archive: rights.ArchiveView
-) -> dict[str, object]:
-    """A programme's fields with whether it is on air and, once aired, its catch-up state."""
-    state = None
-    if entry.end_time <= now:
-        d = rights.catchup_decision(channel, entry, now, archive)
-        assert d.expires_at is not None
-        state = CatchupStateOut(available=d.allowed, reason=d.reason, expires_at=d.expires_at)
+# Stills are final when served (see app/services/stills.py), so browsers may keep them for ever.
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_NO_STORE = {"Cache-Control": "no-store"}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds until it is worth asking again", "schema": {"type": "integer"}}
+}
+_STILL_ANSWERS = errors(
+    _ENTRY_NOT_FOUND,
+    refusal(404, rights.NOT_RECORDED, why="it has aired and the archive holds none of it"),
+    refusal(404, "still_not_ready", why="upcoming, or on air short of the frame the still is taken from"),
+    refusal(
+        503,
+        "still_unavailable",
+        why="FFmpeg could not take it (e.g. a broken segment), or too many stills are being taken",
+        headers=_RETRY_AFTER,
+    ),
+    INVALID,
+)
+
+
+@router.get(
+    "/programmes/{entry_id}/still.jpg",
+    response_class=Response,
+    responses={
+        **ok_body(
+            "image/jpeg", "The still: a 320x180 JPEG, `Cache-Control: public, max-age=31536000, immutable`"
+        ),
+        **_STILL_ANSWERS,
+    },
+)
+async def programme_still(request: Request, entry_id: uuid.UUID) -> Response:
+    """A frame of the programme's own recording, for its card (an `<img src>`: no token needed,
+    the still is no secret while the video stays encrypted). Taken once, then served from disk.
+    Every 404 means "show the channel logo"; error answers are `Cache-Control: no-store`."""
+    taker = _stills(request)
+    data = await taker.read(entry_id)
+    if data is None:
+        # Its own short session: a request waiting for FFmpeg must not hold a pooled connection.
+        async with cast(Database, request.app.state.db).reader() as session:
+            entry = await session.get(ScheduleEntry, entry_id)
+            channel = await session.get(Channel, entry.channel_id) if entry else None
+        if entry is None or channel is None:
+            raise HTTPException(404, detail="schedule_entry_not_found", headers=_NO_STORE)
+        try:
+            segment = stills.pick_segment(_archive(request), channel.cdn_channel_key, entry, clock.now())
+            data = await taker.take(entry.id, segment, entry.end_time)
+        except stills.StillNotRecorded:
+            raise HTTPException(404, detail=rights.NOT_RECORDED, headers=_NO_STORE) from None
+        except stills.StillNotReady:
+            raise HTTPException(404, detail="still_not_ready", headers=_NO_STORE) from None
+        except stills.StillUnavailable as exc:
+            headers = {**_NO_STORE, "Retry-After": str(exc.retry_after)}
+            raise HTTPException(503, detail="still_unavailable", headers=headers) from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": _IMMUTABLE})
+
+
+def _archive(request: Request) -> ArchiveIndex:
+    return cast(ArchiveIndex, request.app.state.archive)
+
+
+def _stills(request: Request) -> stills.StillTaker:
+    """The process's still taker, made on first use."""
+    state = request.app.state
+    taker: stills.StillTaker | None = getattr(state, "stills", None)
+    if taker is None:
+        settings = state.settings
+        taker = state.stills = stills.StillTaker(
+            settings.stills_path,
+            state.archive,
+            ffmpeg_exe(settings),
+            stills.kms_lookup(cast(Database, state.db).sessionmaker),
+        )
+    return taker
+
+
+def _still_urls(request: Request) -> StillUrl:
+    """Programme id -> its still's path, from one route lookup per request."""
+    template = request.app.url_path_for("programme_still", entry_id="ENTRY_ID")
+    before, after = str(template).split("ENTRY_ID")
+    return lambda entry_id: f"{before}{entry_id}{after}"
+
+
+def _programme(entry: Any, state: ProgrammeState, still_url: StillUrl) -> dict[str, Any]:
+    """A programme (ORM entity) shaped as `EpgScheduleEntryOut`."""
+    catchup = state.catchup
     return {
-        **ScheduleEntryOut.model_validate(entry).model_dump(),
-        "on_air": entry.start_time <= now < entry.end_time,
-        "catchup": state,
+        **{k: getattr(entry, k) for k in _ENTRY_KEYS},
+        "status": state.status,
+        "on_air": state.status == "on_air",
+        "startover_available": state.startover_available,
+        "catchup": None
+        if catchup is None
+        else {"available": catchup.allowed, "reason": catchup.reason, "expires_at": catchup.expires_at},
+        "still_url": still_url(entry.id) if state.has_still else None,
     }

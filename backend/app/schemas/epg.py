@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ScheduleEntryOut(BaseModel):
@@ -49,20 +50,30 @@ class EpgChannelsOut(BaseModel):
 
 class CatchupStateOut(BaseModel):
     available: bool
-    reason: str | None
+    reason: str | None = Field(
+        description="Why not: `program_not_eligible`, `catch_up_window_expired` or `not_recorded`"
+    )
     expires_at: datetime
 
 
 class EpgScheduleEntryOut(ScheduleEntryOut):
+    """A programme with what a viewer can do with it now."""
+
+    status: Literal["aired", "on_air", "upcoming"]
     on_air: bool
-    catchup: CatchupStateOut | None = None
+    startover_available: bool = Field(description="On air, and start-over is allowed")
+    catchup: CatchupStateOut | None = Field(default=None, description="Once aired: catch-up or why not")
+    still_url: str | None = Field(
+        default=None,
+        description="Its still (JPEG, 320x180, no token needed) once its recording holds the frame "
+        "the still is taken from; null: show the channel logo",
+    )
 
 
 class EpgProgrammeOut(EpgScheduleEntryOut):
     """One programme with what a viewer can do with it now."""
 
     channel: ChannelOut
-    startover_available: bool
 
 
 class EpgScheduleOut(BaseModel):

@@ -4,46 +4,6 @@
  */
 
 export interface paths {
-    "/api/v1/admin/archive/coverage": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Coverage Endpoint
-         * @description Every TSTV channel's recorded ranges and gaps inside its retention window.
-         */
-        get: operations["coverage_endpoint_api_v1_admin_archive_coverage_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/archive/coverage/{channel_key}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Channel Coverage Endpoint
-         * @description One channel's recorded ranges and gaps inside its retention window.
-         */
-        get: operations["channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/admin/drm/{channel_key}/rotate": {
         parameters: {
             query?: never;
@@ -104,27 +64,6 @@ export interface paths {
         };
         /** Status Endpoint */
         get: operations["status_endpoint_api_v1_admin_simlive_status_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/simlive/{channel_key}/log": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Log Endpoint
-         * @description The tail of the channel's own encoder log (FFmpeg's warnings and one line per run start),
-         *     at most `lines` lines and 256 KiB, read from the end of the file.
-         */
-        get: operations["log_endpoint_api_v1_admin_simlive__channel_key__log_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -349,6 +288,28 @@ export interface paths {
          * @description One programme, its channel, and whether it can be started over or caught up now.
          */
         get: operations["epg_programme_api_v1_epg_programmes__entry_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/epg/programmes/{entry_id}/still.jpg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Programme Still
+         * @description A frame of the programme's own recording, for its card (an `<img src>`: no token needed,
+         *     the still is no secret while the video stays encrypted). Taken once, then served from disk.
+         *     Every 404 means "show the channel logo"; error answers are `Cache-Control: no-store`.
+         */
+        get: operations["programme_still_api_v1_epg_programmes__entry_id__still_jpg_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -789,7 +750,10 @@ export interface components {
              * Format: date-time
              */
             expires_at: string;
-            /** Reason */
+            /**
+             * Reason
+             * @description Why not: `program_not_eligible`, `catch_up_window_expired` or `not_recorded`
+             */
             reason: string | null;
         };
         /** ChannelCleanupOut */
@@ -804,47 +768,6 @@ export interface components {
             runs_removed: number;
             /** Segments Deleted */
             segments_deleted: number;
-        };
-        /** ChannelCoverageOut */
-        ChannelCoverageOut: {
-            /** Channel Key */
-            channel_key: string;
-            /** Channel Name */
-            channel_name: string;
-            /**
-             * Gaps
-             * @description Unrecorded stretches inside the retention window (encoder down, not yet running, or stopped now); the segment being written at the live edge is not a gap
-             */
-            gaps: components["schemas"]["TimeRangeOut"][];
-            /**
-             * Key Changes
-             * @description Where the content key changed, oldest first
-             */
-            key_changes: components["schemas"]["KeyChangeOut"][];
-            /**
-             * Merged Gaps
-             * @description Gaps left out to bound the answer (the shortest ones, joined into `recorded`); 0 unless the window holds more than 500 recorded stretches
-             */
-            merged_gaps: number;
-            /**
-             * Recorded
-             * @description Recorded stretches inside the retention window
-             */
-            recorded: components["schemas"]["TimeRangeOut"][];
-            /**
-             * Recorded Hours
-             * @description Hours recorded inside the retention window (exact)
-             */
-            recorded_hours: number;
-            /**
-             * Recorded Until
-             * @description End of the newest recorded video
-             */
-            recorded_until: string | null;
-            /** @description What retention keeps on disk: max(`catchup_window_hours`, `cutv_window_hours`) */
-            retention_window: components["schemas"]["WindowOut"];
-            /** @description Catch-up offered to viewers (`cutv_window_hours`) */
-            viewer_window: components["schemas"]["WindowOut"];
         };
         /** ChannelOut */
         ChannelOut: {
@@ -986,16 +909,6 @@ export interface components {
             /** Items */
             items: components["schemas"]["ContinueWatchingItemOut"][];
         };
-        /** CoverageOut */
-        CoverageOut: {
-            /** Channels */
-            channels: components["schemas"]["ChannelCoverageOut"][];
-            /**
-             * Generated At
-             * Format: date-time
-             */
-            generated_at: string;
-        };
         /**
          * DateWindowErrorOut
          * @description A day outside the catch-up window (`date_outside_catchup_window`), naming the field.
@@ -1078,31 +991,6 @@ export interface components {
             /** Error */
             error: string | null;
         };
-        /** EncoderLogOut */
-        EncoderLogOut: {
-            /** Channel Key */
-            channel_key: string;
-            /**
-             * Lines
-             * @description The newest lines of the encoder log, oldest first
-             */
-            lines: string[];
-            /**
-             * Modified At
-             * @description When the log was last written
-             */
-            modified_at: string | null;
-            /**
-             * Size Bytes
-             * @description Size of the current log file (0: no log yet)
-             */
-            size_bytes: number;
-            /**
-             * Truncated
-             * @description Older lines exist than the ones returned
-             */
-            truncated: boolean;
-        };
         /** EntryRightsIn */
         EntryRightsIn: {
             /** Catchup Eligible */
@@ -1147,6 +1035,7 @@ export interface components {
          * @description One programme with what a viewer can do with it now.
          */
         EpgProgrammeOut: {
+            /** @description Once aired: catch-up or why not */
             catchup?: components["schemas"]["CatchupStateOut"] | null;
             /** Catchup Eligible */
             catchup_eligible: boolean;
@@ -1183,17 +1072,34 @@ export interface components {
              * Format: date-time
              */
             start_time: string;
-            /** Startover Available */
+            /**
+             * Startover Available
+             * @description On air, and start-over is allowed
+             */
             startover_available: boolean;
             /** Startover Eligible */
             startover_eligible: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "aired" | "on_air" | "upcoming";
+            /**
+             * Still Url
+             * @description Its still (JPEG, 320x180, no token needed) once its recording holds the frame the still is taken from; null: show the channel logo
+             */
+            still_url?: string | null;
             /** Synopsis */
             synopsis: string | null;
             /** Title */
             title: string;
         };
-        /** EpgScheduleEntryOut */
+        /**
+         * EpgScheduleEntryOut
+         * @description A programme with what a viewer can do with it now.
+         */
         EpgScheduleEntryOut: {
+            /** @description Once aired: catch-up or why not */
             catchup?: components["schemas"]["CatchupStateOut"] | null;
             /** Catchup Eligible */
             catchup_eligible: boolean;
@@ -1229,8 +1135,23 @@ export interface components {
              * Format: date-time
              */
             start_time: string;
+            /**
+             * Startover Available
+             * @description On air, and start-over is allowed
+             */
+            startover_available: boolean;
             /** Startover Eligible */
             startover_eligible: boolean;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "aired" | "on_air" | "upcoming";
+            /**
+             * Still Url
+             * @description Its still (JPEG, 320x180, no token needed) once its recording holds the frame the still is taken from; null: show the channel logo
+             */
+            still_url?: string | null;
             /** Synopsis */
             synopsis: string | null;
             /** Title */
@@ -1309,22 +1230,6 @@ export interface components {
              * @description `ok`, or `unavailable` when the database does not answer
              */
             status: string;
-        };
-        /** KeyChangeOut */
-        KeyChangeOut: {
-            /**
-             * At
-             * Format: date-time
-             * @description First frame recorded under the new key
-             */
-            at: string;
-            /**
-             * Key Id
-             * @description The new key (null: recorded unencrypted)
-             */
-            key_id: string | null;
-            /** Previous Key Id */
-            previous_key_id: string | null;
         };
         /** LicenseKey */
         LicenseKey: {
@@ -1406,26 +1311,6 @@ export interface components {
             notifications: components["schemas"]["NotificationOut"][];
             /** Unread */
             unread: number;
-        };
-        /** OnAirOut */
-        OnAirOut: {
-            /**
-             * End Time
-             * Format: date-time
-             */
-            end_time: string;
-            /**
-             * Schedule Entry Id
-             * Format: uuid
-             */
-            schedule_entry_id: string;
-            /**
-             * Start Time
-             * Format: date-time
-             */
-            start_time: string;
-            /** Title */
-            title: string;
         };
         /** ProfileOut */
         ProfileOut: {
@@ -1591,8 +1476,6 @@ export interface components {
             loop_offset: number | null;
             /** Loop Seconds */
             loop_seconds: number;
-            /** @description The programme the EPG has on air now */
-            on_air?: components["schemas"]["OnAirOut"] | null;
             /** Pid */
             pid: number | null;
             /** Restarts */
@@ -1603,11 +1486,6 @@ export interface components {
             running: boolean;
             /** Segment Count */
             segment_count: number;
-            /**
-             * Segments Written
-             * @description Segment files the encoders wrote since the backend started
-             */
-            segments_written: number;
             /** Source */
             source: string | null;
             /** Source Progress */
@@ -1638,24 +1516,6 @@ export interface components {
             schedule_entry: components["schemas"]["ScheduleEntryOut"];
             /** Startover Available */
             startover_available: boolean;
-        };
-        /** TimeRangeOut */
-        TimeRangeOut: {
-            /**
-             * End
-             * Format: date-time
-             */
-            end: string;
-            /**
-             * Seconds
-             * @description end - start
-             */
-            seconds: number;
-            /**
-             * Start
-             * Format: date-time
-             */
-            start: string;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -1706,23 +1566,6 @@ export interface components {
             /** Detail */
             detail: components["schemas"]["FieldErrorOut"][];
         };
-        /** WindowOut */
-        WindowOut: {
-            /**
-             * End
-             * Format: date-time
-             * @description now
-             */
-            end: string;
-            /** Hours */
-            hours: number;
-            /**
-             * Start
-             * Format: date-time
-             * @description now - hours
-             */
-            start: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -1732,103 +1575,6 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    coverage_endpoint_api_v1_admin_archive_coverage_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CoverageOut"];
-                };
-            };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description `admin_required`: the token is a viewer's */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The channel's CDN key */
-                channel_key: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChannelCoverageOut"];
-                };
-            };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description `admin_required`: the token is a viewer's */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description `channel_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
-                };
-            };
-        };
-    };
     rotate_endpoint_api_v1_admin_drm__channel_key__rotate_post: {
         parameters: {
             query?: never;
@@ -2049,77 +1795,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description `simlive_unavailable`: the encoder manager is not running */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    log_endpoint_api_v1_admin_simlive__channel_key__log_get: {
-        parameters: {
-            query?: {
-                /** @description How many of the newest lines */
-                lines?: number;
-            };
-            header?: never;
-            path: {
-                /** @description The channel's CDN key */
-                channel_key: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EncoderLogOut"];
-                };
-            };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description `admin_required`: the token is a viewer's */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description `channel_not_found` */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
             /** @description `simlive_unavailable`: the encoder manager is not running */
@@ -2830,6 +2505,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    programme_still_api_v1_epg_programmes__entry_id__still_jpg_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The still: a 320x180 JPEG, `Cache-Control: public, max-age=31536000, immutable` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                };
+            };
+            /** @description `schedule_entry_not_found`; `not_recorded`: it has aired and the archive holds none of it; `still_not_ready`: upcoming, or on air short of the frame the still is taken from */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+            /** @description `still_unavailable`: FFmpeg could not take it (e.g. a broken segment), or too many stills are being taken */
+            503: {
+                headers: {
+                    /** @description Seconds until it is worth asking again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

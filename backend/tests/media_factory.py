@@ -1,0 +1,81 @@
+"""Real encrypted archive runs for tests that decode media (archive_factory's segments are empty).
+
+A run is what a SimLive encoder writes, made by the encoder's own FFmpeg arguments and generated
+source, under the channel's key from the KMS, but without `-re`: a minute of programme is encoded
+in about a second instead of a minute, and its timeline (run.json's anchor) can start in the past.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+
+from app.models import Channel
+from app.services import archive_layout as layout
+from app.services import drm_service
+from app.services.media_sources import playout_list
+
+# One generated source for every run (its content is the test pattern with the frame-number marker).
+SOURCE_KEY, SOURCE_NAME = "stillsrc", "Stills"
+_run_ids = itertools.count()
+
+
+def real_ffmpeg() -> str:
+    exe: str = imageio_ffmpeg.get_ffmpeg_exe()
+    return exe
+
+
+async def write_encoded_run(
+    app: Any, channel: Channel, start: datetime, seconds: int, loop_seconds: int, keep: int | None = None
+) -> layout.RunInfo:
+    """Encode `seconds` (a multiple of `loop_seconds`) of the looped source as a run of
+    `channel` whose first frame is at `start` and is frame 0 of the loop; index it. With `keep`,
+    only the first `keep` segments of each rendition stay (an encoder that stopped early)."""
+    assert channel.cdn_channel_key and seconds % loop_seconds == 0
+    settings, simlive = app.state.settings, app.state.simlive
+    source = await simlive.sources.prepare(SOURCE_KEY, SOURCE_NAME, loop_seconds)
+    async with app.state.db.sessionmaker() as session:
+        row = await session.get(Channel, channel.id)
+        assert row is not None
+        key = await drm_service.get_or_create_active_key(session, row)
+    started = time.time() + next(_run_ids)  # distinct run ids however fast runs are written
+    info = layout.RunInfo(
+        run_id=layout.run_id_for(started),
+        channel_key=channel.cdn_channel_key,
+        anchor=start.timestamp(),
+        segment_duration=settings.hls_segment_duration,
+        kid=key.key_id.hex,
+        started_at=started,
+        loop_seconds=loop_seconds,
+        loop_offset=0.0,
+    )
+    root = Path(settings.hls_segment_dir)
+    rdir = layout.write_run_info(root, info)
+    playlist = rdir / "playout.ffconcat"
+    playlist.write_text(playout_list(Path(source), loop_seconds, 0, horizon_seconds=seconds - 1))
+    args = simlive._ffmpeg_args(playlist, rdir, key.key_value.hex(), key.key_id.hex)
+    args = [real_ffmpeg(), *(a for a in args[1:] if a != "-re")]
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "TZ": "UTC"},
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-800:]
+    if keep is not None:
+        for rendition in layout.RENDITIONS:
+            for path in (rdir / rendition).iterdir():
+                name = layout.parse_segment_name(path.name)
+                if name is not None and name.seq >= keep:
+                    path.unlink()
+    app.state.archive.rescan_channel(channel.cdn_channel_key)
+    return info

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date as date_type
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -13,20 +13,25 @@ from sqlalchemy import select
 from app import clock
 from app.db import Database
 from app.deps import SessionDep, ViewerDep
+from app.errors import ApiError
 from app.models import Channel, ScheduleEntry
-from app.routers._common import INVALID, UNAUTHENTICATED, errors, ok_body, refusal
+from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, ok_body, refusal
+from app.schemas.catalogue import json_serializer
 from app.schemas.epg import (
     ChannelOut,
     EpgChannelOut,
     EpgChannelsOut,
+    EpgGuideOut,
     EpgProgrammeOut,
     EpgScheduleEntryOut,
     EpgScheduleOut,
     ScheduleEntryOut,
 )
-from app.services import rights, stills
+from app.schemas.errors import DateWindowErrorOut
+from app.services import guide_service, rights, stills
 from app.services.archive_index import ArchiveIndex
 from app.services.media_sources import ffmpeg_exe
+from app.services.profile_select import resolve_profile
 from app.services.programme_state import ProgrammeState, programme_state
 from app.services.schedule_service import entries_between, on_air
 from app.timezones import TzQuery, local_day
@@ -34,7 +39,10 @@ from app.timezones import TzQuery, local_day
 router = APIRouter(prefix="/epg", tags=["epg"])
 
 _ENTRY_KEYS = tuple(ScheduleEntryOut.model_fields)
+_CHANNEL_KEYS = tuple(ChannelOut.model_fields)
+_GUIDE_JSON = json_serializer(EpgGuideOut)
 StillUrl = Callable[[uuid.UUID], str]
+ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: the token's)")]
 
 
 @router.get("/channels", response_model=EpgChannelsOut, responses=errors(UNAUTHENTICATED))
@@ -47,6 +55,79 @@ async def epg_channels(session: SessionDep, _claims: ViewerDep) -> EpgChannelsOu
         now_entry = ScheduleEntryOut.model_validate(entry) if entry else None
         out.append(EpgChannelOut(**ChannelOut.model_validate(ch).model_dump(), now=now_entry))
     return EpgChannelsOut(channels=out)
+
+
+_OUTSIDE_GUIDE = refusal(
+    404,
+    "date_outside_guide_window",
+    why=f"`date` is more than {guide_service.DAYS_BACK} days before or {guide_service.DAYS_AHEAD} days "
+    "after today in `tz`",
+    model=DateWindowErrorOut,
+)
+
+
+@router.get(
+    "/guide",
+    response_model=EpgGuideOut,
+    responses=errors(UNAUTHENTICATED, *PROFILE, _OUTSIDE_GUIDE, INVALID),
+)
+async def epg_guide(
+    request: Request,
+    claims: ViewerDep,
+    tz: TzQuery = "UTC",
+    date: date_type | None = Query(
+        default=None,
+        description=f"Local day (YYYY-MM-DD) in `tz`, default today: from {guide_service.DAYS_BACK} days "
+        f"back to {guide_service.DAYS_AHEAD} days ahead (another day is a 404 `date_outside_guide_window`)",
+    ),
+    profile_id: ProfileQuery = None,
+) -> Response:
+    """Every channel with one local day's programmes (local midnight to the next), each with what
+    can be done with it now: the whole guide of a day in one request."""
+    now = clock.now()
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    day = date or today
+    earliest, latest = guide_service.guide_days(today)
+    if not earliest <= day <= latest:
+        # Not a 422: which days are valid depends on the clock, which the schema cannot say.
+        raise ApiError(
+            404,
+            "date_outside_guide_window",
+            loc=["query", "date"],
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+    start, end = local_day(day, zone)
+    # The read-only autocommit pool: two SELECTs need no transaction around them.
+    async with cast(Database, request.app.state.db).reader() as session:
+        profile = await resolve_profile(session, claims, profile_id)
+        channels = await guide_service.guide_day(session, _archive(request), profile, start, end, now)
+    still_url = _still_urls(request)
+    body = {
+        "date": day.isoformat(),
+        "tz": tz,
+        "start": start,
+        "end": end,
+        "now": now,
+        "earliest_date": earliest.isoformat(),
+        "latest_date": latest.isoformat(),
+        "channels": [
+            {
+                **{k: getattr(g.channel, k) for k in _CHANNEL_KEYS},
+                "entries": [
+                    {
+                        **_programme(p.entry, p.state, still_url),
+                        "bookmark_position_seconds": p.entry.bookmark_position_seconds,
+                    }
+                    for p in g.programmes
+                ],
+            }
+            for g in channels
+        ],
+    }
+    # Serialised in one go from plain dicts (no model per programme): a day is ~700 programmes.
+    return Response(_GUIDE_JSON.dump_json(body), media_type="application/json")
 
 
 @router.get(
@@ -186,7 +267,7 @@ def _still_urls(request: Request) -> StillUrl:
 
 
 def _programme(entry: Any, state: ProgrammeState, still_url: StillUrl) -> dict[str, Any]:
-    """A programme (ORM entity) shaped as `EpgScheduleEntryOut`."""
+    """A programme (an ORM entity or the guide's `DayEntry`) shaped as `EpgScheduleEntryOut`."""
     catchup = state.catchup
     return {
         **{k: getattr(entry, k) for k in _ENTRY_KEYS},

@@ -73,7 +73,11 @@ def _dict_type(annotation: Any) -> Any:
     if get_origin(annotation) is list:
         (item,) = get_args(annotation)
         return list[_dict_type(item)]  # type: ignore[misc]
-    if any(isinstance(a, type) and issubclass(a, BaseModel) for a in get_args(annotation)):
+    args = get_args(annotation)
+    if any(isinstance(a, type) and issubclass(a, BaseModel) for a in args):
+        if len(args) == 2 and type(None) in args:  # an optional model
+            (model,) = (a for a in args if a is not type(None))
+            return _dict_type(model) | None
         raise TypeError(f"no TypedDict twin for {annotation!r}")
     return annotation
 

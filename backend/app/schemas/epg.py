@@ -81,3 +81,27 @@ class EpgScheduleOut(BaseModel):
     date: str
     tz: str
     entries: list[EpgScheduleEntryOut]
+
+
+class EpgGuideEntryOut(EpgScheduleEntryOut):
+    bookmark_position_seconds: float | None = Field(
+        description="Where the profile stopped (furthest of catch-up and start-over): *Resume*"
+    )
+
+
+class EpgGuideChannelOut(ChannelOut):
+    entries: list[EpgGuideEntryOut] = Field(
+        description="Programmes overlapping the day, in air order (the first may start the day "
+        "before, the last end the day after)"
+    )
+
+
+class EpgGuideOut(BaseModel):
+    date: str = Field(description="The local day shown (YYYY-MM-DD)")
+    tz: str
+    start: datetime = Field(description="Its local midnight")
+    end: datetime = Field(description="The next local midnight (23 or 25 hours later across a DST change)")
+    now: datetime = Field(description="The server's clock when answering: where the *now* line is")
+    earliest_date: str = Field(description="The first day a guide shows (7 days back)")
+    latest_date: str = Field(description="The last day a guide shows (7 days ahead)")
+    channels: list[EpgGuideChannelOut] = Field(description="Every channel, by number")

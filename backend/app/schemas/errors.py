@@ -20,11 +20,12 @@ class ExpiredErrorOut(ErrorOut):
 
 
 class DateWindowErrorOut(ErrorOut):
-    """A day outside the catch-up window (`date_outside_catchup_window`), naming the field."""
+    """A day outside the days a listing shows (`date_outside_catchup_window`,
+    `date_outside_guide_window`), naming the field and the valid days."""
 
     loc: list[str] = Field(description='The offending field, e.g. `["query", "date"]`')
-    earliest: date = Field(description="The first day with catch-up")
-    latest: date = Field(description="Today, the last day with catch-up")
+    earliest: date = Field(description="The first valid day")
+    latest: date = Field(description="The last valid day (catch-up: today)")
 
 
 class EncoderErrorOut(ErrorOut):

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from app.config import Settings
 from app.main import create_app
 from app.models import Channel, Profile, ScheduleEntry
-from app.schemas.catalogue import CatchupChannelListOut, CatchupDayListOut
+from app.schemas.catalogue import CatchupChannelListOut, CatchupDayListOut, CatchupRecentListOut
 from app.services import catalogue_service, rights
 from tests.archive_factory import append_segments, create_recorded_channel, days_ago, index_channel, write_run
 from tests.conftest import asyncpg_dsn, login, make_settings, migrate
@@ -613,3 +613,48 @@ async def test_catalogue_on_sqlite(tmp_path: Path, hls_dir: Path, frozen_clock: 
             client, f"{API}/tstv/catchup", headers, date=es[0].start_time.date().isoformat(), channel_id=ch.id
         )
         assert ids(day) == [str(es[2].id), str(es[1].id)]
+
+
+async def test_recently_aired_is_the_newest_catchup_across_channels_even_after_midnight(
+    client: httpx.AsyncClient, app: FastAPI, viewer_headers: dict[str, str], frozen_clock: Clock
+) -> None:
+    t0 = days_ago(3, 23) + timedelta(minutes=20)
+    a, a_es = await create_recorded_channel(app, t0, 600, 4, recorded=(0, 4))  # end 23:30 .. 00:00
+    b, b_es = await create_recorded_channel(  # end 23:40, 23:55, 00:10; the first not recorded
+        app, t0 + timedelta(minutes=5), 900, 3, recorded=(1, 3)
+    )
+    async with app.state.db.sessionmaker() as session:
+        await session.execute(
+            update(ScheduleEntry).where(ScheduleEntry.id == a_es[2].id).values(catchup_eligible=False)
+        )
+        await session.commit()
+    now = b_es[2].end_time + timedelta(minutes=2)  # 00:12: every programme has ended
+    frozen_clock(now)
+    r = await client.put(
+        f"{API}/viewing/bookmarks/tstv_catchup/{a_es[3].id}",
+        headers=viewer_headers,
+        json={"position_seconds": 60},
+    )
+    assert r.status_code == 200, r.text
+    url = f"{API}/tstv/recently-aired"
+    # Most recently ended first; a tie broken by the later start.
+    newest = [b_es[2], a_es[3], b_es[1], a_es[1], a_es[0]]
+    body = await listing(client, url, viewer_headers, limit=5)
+    assert ids(body) == [str(e.id) for e in newest]
+    assert body["total"] >= 5 and body["limit"] == 5 and body["offset"] == 0
+    assert [p["channel"]["id"] for p in body["programs"]] == [str(c.id) for c in (b, a, b, a, a)]
+    assert [p["bookmark_position_seconds"] for p in body["programs"]] == [None, 60.0, None, None, None]
+    page = await listing(client, url, viewer_headers, limit=2, offset=2)
+    assert ids(page) == [str(b_es[1].id), str(a_es[1].id)] and page["total"] == body["total"]
+    r = await client.get(url, headers=viewer_headers, params={"limit": 5})
+    assert r.text == CatchupRecentListOut.model_validate_json(r.text).model_dump_json()
+    # Today's catch-up (by date) has none of them yet: they all started yesterday.
+    today = await listing(client, f"{API}/tstv/catchup", viewer_headers, limit=200)
+    assert not {str(e.id) for e in a_es + b_es} & set(ids(today))
+    # A window closing takes a programme out at once.
+    frozen_clock(a_es[0].end_time + timedelta(hours=168))
+    assert str(a_es[0].id) not in ids(await listing(client, url, viewer_headers, limit=200))
+
+    assert (await client.get(url, headers=viewer_headers, params={"limit": 0})).status_code == 422
+    assert (await client.get(url, headers=viewer_headers, params={"offset": -1})).status_code == 422
+    assert (await client.get(url)).status_code == 401

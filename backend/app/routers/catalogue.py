@@ -27,8 +27,10 @@ from app.schemas.catalogue import (
     DAY_LISTING_JSON,
     FLOAT_JSON,
     PROGRAM_JSON,
+    RECENT_LISTING_JSON,
     CatchupChannelListOut,
     CatchupDayListOut,
+    CatchupRecentListOut,
     TstvChannelOut,
     TstvChannelsOut,
 )
@@ -244,3 +246,26 @@ async def catchup_by_channel(
         raise ApiError(404, "channel_not_found")
     body = {"channel_id": channel.id, "programs": [], "total": page.total, "limit": limit, "offset": offset}
     return _listing_json(CHANNEL_LISTING_JSON, body, page)
+
+
+@router.get(
+    "/recently-aired",
+    response_model=CatchupRecentListOut,
+    responses=errors(UNAUTHENTICATED, *PROFILE, INVALID),
+)
+async def recently_aired(
+    request: Request,
+    claims: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Offset = 0,
+    profile_id: ProfileQuery = None,
+) -> Response:
+    """Programmes available on catch-up on any channel, the most recently ended first (the home
+    page's *Recently aired*), with the profile's bookmark positions."""
+    async with _reader(request) as conn:
+        profile = await _profile(conn, claims, profile_id)
+        page = await catalogue_service.recent_catchup(
+            conn, _cache(request), _archive(request), profile, clock.now(), limit, offset
+        )
+    body = {"programs": [], "total": page.total, "limit": limit, "offset": offset}
+    return _listing_json(RECENT_LISTING_JSON, body, page)

@@ -52,6 +52,13 @@ class CatchupChannelListOut(BaseModel):
     offset: int
 
 
+class CatchupRecentListOut(BaseModel):
+    programs: list[CatchupProgramOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class CatchupDayListOut(BaseModel):
     date: str
     tz: str
@@ -100,5 +107,6 @@ def json_serializer(model: type[BaseModel]) -> TypeAdapter[Any]:
 
 CHANNEL_LISTING_JSON = json_serializer(CatchupChannelListOut)
 DAY_LISTING_JSON = json_serializer(CatchupDayListOut)
+RECENT_LISTING_JSON = json_serializer(CatchupRecentListOut)
 PROGRAM_JSON = json_serializer(CatchupProgramOut)
 FLOAT_JSON = TypeAdapter(float)

@@ -736,3 +736,29 @@ async def day_catchup(
 
     found, page = await _serve(conn, cache, profile_id, resolve)
     return page if found else None
+
+
+async def recent_catchup(
+    conn: AsyncConnection,
+    cache: ListingCache,
+    archive: rights.ArchiveView,
+    profile_id: uuid.UUID,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> CatchupPage:
+    """Programmes available on catch-up now on any channel, the most recently ended first (the
+    home page's *Recently aired*: unlike a day's listing, not empty just after midnight)."""
+
+    async def resolve(cached_only: bool) -> tuple[None, SharedPage]:
+        candidates: list[CatchupChannel] = await cache.value(
+            "catchup channels", None if cached_only else lambda: catchup_channel_rows(conn)
+        )
+        channels = [c for c in candidates if offers_catchup(c)]
+        if not channels:
+            return None, _EMPTY
+        return None, await _page(
+            conn, cache, archive, channels, CHANNEL_ORDER, now, limit, offset, cached_only
+        )
+
+    return (await _serve(conn, cache, profile_id, resolve))[1]

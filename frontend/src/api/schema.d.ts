@@ -526,6 +526,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tstv/recently-aired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recently Aired
+         * @description Programmes available on catch-up on any channel, the most recently ended first (the home
+         *     page's *Recently aired*), with the profile's bookmark positions.
+         */
+        get: operations["recently_aired_api_v1_tstv_recently_aired_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tstv/sessions": {
         parameters: {
             query?: never;
@@ -761,6 +782,17 @@ export interface components {
              */
             expires_at: string;
             schedule_entry: components["schemas"]["ScheduleEntryOut"];
+        };
+        /** CatchupRecentListOut */
+        CatchupRecentListOut: {
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Programs */
+            programs: components["schemas"]["CatchupProgramOut"][];
+            /** Total */
+            total: number;
         };
         /** CatchupStateOut */
         CatchupStateOut: {
@@ -3361,6 +3393,67 @@ export interface operations {
                 };
             };
             /** @description `channel_not_found`; `not_recorded`: the archive holds none of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    recently_aired_api_v1_tstv_recently_aired_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                /** @description Profile (default: the token's) */
+                profile_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatchupRecentListOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `profile_forbidden`: `profile_id` is not one of the caller's profiles */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `profile_not_found`: the caller has no profile */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -163,3 +165,61 @@ async def test_concurrent_first_use_creates_one_key(app: FastAPI) -> None:
         assert n == 1
     finally:
         await remove_channels(sm, ["drmrace"])
+
+
+async def test_key_listing_shows_ids_and_dates_never_values_unless_revealed(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    key = "key" + secrets.token_hex(3)
+    await add_channel(app.state.db.sessionmaker, key, 7_300_000 + secrets.randbelow(10**6))
+    url = f"/api/v1/admin/drm/{key}/keys"
+    try:
+        r = await client.get(url, headers=admin_headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"channel_key": key, "active": None, "rotated": [], "rotated_total": 0}
+        assert (await client.get(url, headers=admin_headers)).json()["active"] is None, (
+            "a listing creates none"
+        )
+
+        first = await _key(client, admin_headers, key)
+        rotations = []
+        for _ in range(2):
+            r = await client.post(f"/api/v1/admin/drm/{key}/rotate", headers=admin_headers)
+            assert r.status_code == 200, r.text
+            rotations.append(r.json())
+
+        r = await client.get(url, headers=admin_headers)
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        listing = r.json()
+        assert first["key_value_hex"] not in r.text
+        assert all(k["key_value_hex"] is None for k in [listing["active"], *listing["rotated"]])
+        active = listing["active"]
+        assert active["key_id"] == rotations[1]["key_id"] and active["active"] is True
+        assert active["rotated_at"] is None and 0 <= active["age_seconds"] < 60
+        assert uuid.UUID(active["key_id"]).hex == active["kid_hex"]
+        assert [k["key_id"] for k in listing["rotated"]] == [rotations[0]["key_id"], first["key_id"]]
+        assert listing["rotated_total"] == 2
+        for old in listing["rotated"]:
+            assert old["active"] is False and old["rotated_at"] and old["expires_at"]
+            assert datetime.fromisoformat(old["rotated_at"]) >= datetime.fromisoformat(old["created_at"])
+
+        revealed = (await client.get(url, params={"reveal": "true"}, headers=admin_headers)).json()
+        assert (
+            revealed["active"]["key_value_hex"] == (await _key(client, admin_headers, key))["key_value_hex"]
+        )
+        assert revealed["rotated"][-1]["key_value_hex"] == first["key_value_hex"]
+
+        limited = (await client.get(url, params={"limit": 1}, headers=admin_headers)).json()
+        assert [k["key_id"] for k in limited["rotated"]] == [rotations[0]["key_id"]]
+        assert limited["rotated_total"] == 2
+        for query in ({"limit": 0}, {"limit": 201}, {"reveal": "maybe"}):
+            r = await client.get(url, params=query, headers=admin_headers)
+            assert r.status_code == 422, query
+        assert (await client.get(url)).status_code == 401
+        r = await client.get(url, params={"reveal": "true"}, headers=viewer_headers)
+        assert (r.status_code, r.json()["detail"]) == (403, "admin_required")
+    finally:
+        await remove_channels(app.state.db.sessionmaker, [key])
+    for bad in (key, "nope", "CH1", "%2E%2E"):
+        r = await client.get(f"/api/v1/admin/drm/{bad}/keys", headers=admin_headers)
+        assert (r.status_code, r.json()["detail"]) == (404, "channel_not_found"), bad

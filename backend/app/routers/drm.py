@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from app import clock
 from app.deps import AdminDep, SessionDep, ViewerDep
 from app.errors import ApiError
 from app.models import DrmKey, User
@@ -25,7 +27,15 @@ from app.routers._common import (
     ok_body,
     refusal,
 )
-from app.schemas.drm import DrmKeyOut, LicenseKey, LicenseRequest, LicenseResponse, RotateOut
+from app.schemas.drm import (
+    ChannelKeysOut,
+    DrmKeyOut,
+    KeyInfoOut,
+    LicenseKey,
+    LicenseRequest,
+    LicenseResponse,
+    RotateOut,
+)
 from app.schemas.errors import EncoderErrorOut
 from app.schemas.patterns import KID_TEXT
 from app.services import drm_service
@@ -172,3 +182,44 @@ async def rotate_endpoint(
         rotated_at=key.created_at,
         encoder_restarted=restarted,
     )
+
+
+def _key_info(key: DrmKey, now: datetime, reveal: bool) -> KeyInfoOut:
+    return KeyInfoOut(
+        key_id=str(key.key_id),
+        kid_hex=key.key_id.hex,
+        active=key.active,
+        created_at=key.created_at,
+        age_seconds=round((now - key.created_at).total_seconds(), 1),
+        rotated_at=key.rotated_at,
+        expires_at=key.expires_at,
+        key_value_hex=key.key_value.hex() if reveal else None,
+    )
+
+
+@admin_router.get(
+    "/{channel_key}/keys",
+    response_model=ChannelKeysOut,
+    responses=errors(*ADMIN, _CHANNEL_NOT_FOUND, INVALID),
+)
+async def channel_keys_endpoint(
+    channel_key: ChannelKey,
+    session: SessionDep,
+    _admin: AdminDep,
+    reveal: Annotated[bool, Query(description="Include the key values (`key_value_hex`)")] = False,
+    limit: Annotated[int, Query(ge=1, le=200, description="At most this many rotated keys")] = 50,
+) -> Response:
+    """The channel's active key and its rotated keys with their dates; the key values only when
+    `reveal=true`. Never creates a key (the encoder does when it starts)."""
+    channel = await drm_service.channel_by_key(session, channel_key)
+    if channel is None:
+        raise ApiError(404, "channel_not_found")
+    history = await drm_service.key_history(session, channel.id, limit)
+    now = clock.now()
+    out = ChannelKeysOut(
+        channel_key=channel_key,
+        active=_key_info(history.active, now, reveal) if history.active else None,
+        rotated=[_key_info(k, now, reveal) for k in history.rotated],
+        rotated_total=history.rotated_total,
+    )
+    return Response(out.model_dump_json(), media_type="application/json", headers=NO_STORE)

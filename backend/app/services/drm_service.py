@@ -11,9 +11,10 @@ import base64
 import binascii
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -120,6 +121,34 @@ async def rotate_key(session: AsyncSession, channel: Channel) -> tuple[DrmKey, D
     if old is not None:
         await session.refresh(old)
     return key, old
+
+
+@dataclass(frozen=True)
+class KeyHistory:
+    active: DrmKey | None
+    rotated: list[DrmKey]  # newest first, at most the limit asked for
+    rotated_total: int
+
+
+async def key_history(session: AsyncSession, channel_id: uuid.UUID, limit: int) -> KeyHistory:
+    """The channel's active key and its rotated-out keys, newest first. Reads only: unlike
+    `get_or_create_active_key`, a channel without a key gets none here."""
+    rows = list(
+        await session.scalars(
+            select(DrmKey)
+            .where(DrmKey.channel_id == channel_id)
+            .order_by(DrmKey.active.desc(), DrmKey.created_at.desc(), DrmKey.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    active = rows[0] if rows and rows[0].active else None
+    rotated = [k for k in rows if not k.active][:limit]
+    total = await session.scalar(
+        select(func.count())
+        .select_from(DrmKey)
+        .where(DrmKey.channel_id == channel_id, DrmKey.active.is_(False))
+    )
+    return KeyHistory(active, rotated, int(total or 0))
 
 
 async def keys_by_kid(session: AsyncSession, kids: list[uuid.UUID]) -> dict[uuid.UUID, DrmKey]:

@@ -4,6 +4,67 @@
  */
 
 export interface paths {
+    "/api/v1/admin/archive/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coverage Endpoint
+         * @description Every TSTV channel's recorded ranges and gaps inside its retention window.
+         */
+        get: operations["coverage_endpoint_api_v1_admin_archive_coverage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/archive/coverage/{channel_key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Channel Coverage Endpoint
+         * @description One channel's recorded ranges and gaps inside its retention window.
+         */
+        get: operations["channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/drm/{channel_key}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Channel Keys Endpoint
+         * @description The channel's active key and its rotated keys with their dates; the key values only when
+         *     `reveal=true`. Never creates a key (the encoder does when it starts).
+         */
+        get: operations["channel_keys_endpoint_api_v1_admin_drm__channel_key__keys_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/drm/{channel_key}/rotate": {
         parameters: {
             query?: never;
@@ -64,6 +125,27 @@ export interface paths {
         };
         /** Status Endpoint */
         get: operations["status_endpoint_api_v1_admin_simlive_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/simlive/{channel_key}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Log Endpoint
+         * @description The tail of the channel's own encoder log (FFmpeg's warnings and one line per run start),
+         *     at most `lines` lines and 256 KiB, read from the end of the file.
+         */
+        get: operations["log_endpoint_api_v1_admin_simlive__channel_key__log_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -822,6 +904,64 @@ export interface components {
             /** Segments Deleted */
             segments_deleted: number;
         };
+        /** ChannelCoverageOut */
+        ChannelCoverageOut: {
+            /** Channel Key */
+            channel_key: string;
+            /** Channel Name */
+            channel_name: string;
+            /**
+             * Gaps
+             * @description Unrecorded stretches inside the retention window (encoder down, not yet running, or stopped now); the segment being written at the live edge is not a gap
+             */
+            gaps: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Key Changes
+             * @description Where the content key changed, oldest first
+             */
+            key_changes: components["schemas"]["KeyChangeOut"][];
+            /**
+             * Merged Gaps
+             * @description Gaps left out to bound the answer (the shortest ones, joined into `recorded`); 0 unless the window holds more than 500 recorded stretches
+             */
+            merged_gaps: number;
+            /**
+             * Recorded
+             * @description Recorded stretches inside the retention window
+             */
+            recorded: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Recorded Hours
+             * @description Hours recorded inside the retention window (exact)
+             */
+            recorded_hours: number;
+            /**
+             * Recorded Until
+             * @description End of the newest recorded video
+             */
+            recorded_until: string | null;
+            /** @description What retention keeps on disk: max(`catchup_window_hours`, `cutv_window_hours`) */
+            retention_window: components["schemas"]["WindowOut"];
+            /** @description Catch-up offered to viewers (`cutv_window_hours`) */
+            viewer_window: components["schemas"]["WindowOut"];
+        };
+        /** ChannelKeysOut */
+        ChannelKeysOut: {
+            /** @description The key new segments are encrypted with (null: none yet) */
+            active: components["schemas"]["KeyInfoOut"] | null;
+            /** Channel Key */
+            channel_key: string;
+            /**
+             * Rotated
+             * @description Keys replaced by a rotation, newest first
+             */
+            rotated: components["schemas"]["KeyInfoOut"][];
+            /**
+             * Rotated Total
+             * @description How many rotated keys exist (`rotated` holds up to `limit`)
+             */
+            rotated_total: number;
+        };
         /** ChannelOut */
         ChannelOut: {
             /** Catchup Enabled */
@@ -962,6 +1102,16 @@ export interface components {
             /** Items */
             items: components["schemas"]["ContinueWatchingItemOut"][];
         };
+        /** CoverageOut */
+        CoverageOut: {
+            /** Channels */
+            channels: components["schemas"]["ChannelCoverageOut"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+        };
         /**
          * DateWindowErrorOut
          * @description A day outside the days a listing shows (`date_outside_catchup_window`,
@@ -1044,6 +1194,31 @@ export interface components {
             detail: string;
             /** Error */
             error: string | null;
+        };
+        /** EncoderLogOut */
+        EncoderLogOut: {
+            /** Channel Key */
+            channel_key: string;
+            /**
+             * Lines
+             * @description The newest lines of the encoder log, oldest first
+             */
+            lines: string[];
+            /**
+             * Modified At
+             * @description When the log was last written
+             */
+            modified_at: string | null;
+            /**
+             * Size Bytes
+             * @description Size of the current log file (0: no log yet)
+             */
+            size_bytes: number;
+            /**
+             * Truncated
+             * @description Older lines exist than the ones returned
+             */
+            truncated: boolean;
         };
         /** EntryRightsIn */
         EntryRightsIn: {
@@ -1424,6 +1599,65 @@ export interface components {
              */
             status: string;
         };
+        /** KeyChangeOut */
+        KeyChangeOut: {
+            /**
+             * At
+             * Format: date-time
+             * @description First frame recorded under the new key
+             */
+            at: string;
+            /**
+             * Key Id
+             * @description The new key (null: recorded unencrypted)
+             */
+            key_id: string | null;
+            /** Previous Key Id */
+            previous_key_id: string | null;
+        };
+        /**
+         * KeyInfoOut
+         * @description A content key without its value (unless `reveal=true` was asked).
+         */
+        KeyInfoOut: {
+            /** Active */
+            active: boolean;
+            /**
+             * Age Seconds
+             * @description Seconds since `created_at`
+             */
+            age_seconds: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * @description When retention has deleted every segment under it
+             */
+            expires_at: string | null;
+            /**
+             * Key Id
+             * @description UUID of the key (the KID)
+             */
+            key_id: string;
+            /**
+             * Key Value Hex
+             * @description The key itself: only with `reveal=true`, else null
+             */
+            key_value_hex: string | null;
+            /**
+             * Kid Hex
+             * @description the KID as 32 hex digits
+             */
+            kid_hex: string;
+            /**
+             * Rotated At
+             * @description When a rotation replaced it (null while active)
+             */
+            rotated_at: string | null;
+        };
         /** LicenseKey */
         LicenseKey: {
             /** K */
@@ -1504,6 +1738,26 @@ export interface components {
             notifications: components["schemas"]["NotificationOut"][];
             /** Unread */
             unread: number;
+        };
+        /** OnAirOut */
+        OnAirOut: {
+            /**
+             * End Time
+             * Format: date-time
+             */
+            end_time: string;
+            /**
+             * Schedule Entry Id
+             * Format: uuid
+             */
+            schedule_entry_id: string;
+            /**
+             * Start Time
+             * Format: date-time
+             */
+            start_time: string;
+            /** Title */
+            title: string;
         };
         /** ProfileOut */
         ProfileOut: {
@@ -1669,6 +1923,8 @@ export interface components {
             loop_offset: number | null;
             /** Loop Seconds */
             loop_seconds: number;
+            /** @description The programme the EPG has on air now */
+            on_air?: components["schemas"]["OnAirOut"] | null;
             /** Pid */
             pid: number | null;
             /** Restarts */
@@ -1679,6 +1935,11 @@ export interface components {
             running: boolean;
             /** Segment Count */
             segment_count: number;
+            /**
+             * Segments Written
+             * @description Segment files the encoders wrote since the backend started
+             */
+            segments_written: number;
             /** Source */
             source: string | null;
             /** Source Progress */
@@ -1709,6 +1970,24 @@ export interface components {
             schedule_entry: components["schemas"]["ScheduleEntryOut"];
             /** Startover Available */
             startover_available: boolean;
+        };
+        /** TimeRangeOut */
+        TimeRangeOut: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Seconds
+             * @description end - start
+             */
+            seconds: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -1759,6 +2038,23 @@ export interface components {
             /** Detail */
             detail: components["schemas"]["FieldErrorOut"][];
         };
+        /** WindowOut */
+        WindowOut: {
+            /**
+             * End
+             * Format: date-time
+             * @description now
+             */
+            end: string;
+            /** Hours */
+            hours: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description now - hours
+             */
+            start: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1768,6 +2064,167 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    coverage_endpoint_api_v1_admin_archive_coverage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoverageOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel's CDN key */
+                channel_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelCoverageOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    channel_keys_endpoint_api_v1_admin_drm__channel_key__keys_get: {
+        parameters: {
+            query?: {
+                /** @description Include the key values (`key_value_hex`) */
+                reveal?: boolean;
+                /** @description At most this many rotated keys */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The channel's CDN key */
+                channel_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelKeysOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     rotate_endpoint_api_v1_admin_drm__channel_key__rotate_post: {
         parameters: {
             query?: never;
@@ -1988,6 +2445,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `simlive_unavailable`: the encoder manager is not running */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    log_endpoint_api_v1_admin_simlive__channel_key__log_get: {
+        parameters: {
+            query?: {
+                /** @description How many of the newest lines */
+                lines?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The channel's CDN key */
+                channel_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncoderLogOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
             /** @description `simlive_unavailable`: the encoder manager is not running */

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 DEV_JWT_SECRET = "development-only-secret-do-not-use-in-production"
+MIN_METRICS_TOKEN = 16
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     web_app_dir: Path = REPO_DIR / "frontend" / "dist"
     startover_prompt_after_seconds: int = Field(default=180, ge=0, le=24 * 3600)
 
+    # Bearer token Prometheus scrapes /metrics with (besides an admin's JWT); empty: admins only.
+    metrics_token: str = ""
+
     # Start-up behaviour (the run command wants all on; tests switch pieces off).
     seed_on_startup: bool = True
     background_jobs: bool = True
@@ -51,6 +55,8 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be set to at least 32 characters outside development")
         if not self.jwt_secret:
             self.jwt_secret = DEV_JWT_SECRET
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise ValueError(f"METRICS_TOKEN must be empty or at least {MIN_METRICS_TOKEN} characters")
         self.database_url = normalise_database_url(self.database_url)
         return self
 

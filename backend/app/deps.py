@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -51,6 +52,18 @@ async def require_admin(claims: Annotated[TokenClaims, Depends(current_claims)])
     if not claims.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="admin_required")
     return claims
+
+
+async def require_metrics_reader(
+    settings: Annotated[Settings, Depends(get_settings_dep)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """The scrape token (`METRICS_TOKEN`), else an admin's JWT."""
+    token = settings.metrics_token.encode()
+    # As bytes: compare_digest refuses non-ASCII text, and the header is the client's to write.
+    if token and credentials is not None and hmac.compare_digest(credentials.credentials.encode(), token):
+        return
+    await require_admin(await current_claims(settings, credentials))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -34,7 +34,8 @@ _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch"
 
 
 @functools.lru_cache(maxsize=256)
-def _path_re(template: str) -> re.Pattern[str]:
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regex matching the paths of an OpenAPI path template (`/a/{x}/b`)."""
     return re.compile("[^/]+".join(map(re.escape, re.split(r"\{[^}]+\}", template))))
 
 
@@ -45,7 +46,7 @@ def allowed_methods(request: Request) -> str:
     methods = {
         m.upper()
         for template, item in request.app.openapi()["paths"].items()
-        if _path_re(template).fullmatch(path)
+        if path_pattern(template).fullmatch(path)
         for m in item
         if m in _METHODS
     }

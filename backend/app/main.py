@@ -16,6 +16,7 @@ from app import clock
 from app.config import Settings, get_settings
 from app.db import Database
 from app.errors import install_error_handlers
+from app.http_metrics import HttpMetricsMiddleware
 from app.logging_setup import configure_logging
 from app.routers import (
     admin_archive,
@@ -29,6 +30,7 @@ from app.routers import (
     epg,
     health,
     logos,
+    metrics,
     notifications,
     sessions,
     tstv_playback,
@@ -38,6 +40,7 @@ from app.routers import (
 from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
 from app.services.catalogue_cache import ListingCache
+from app.services.metrics import ChannelsCollector, Metrics
 from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
 from app.services.schedule_service import fill_schedule
@@ -136,6 +139,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
     )
+    # Prometheus (issue 11): outermost, so every answer is counted.
+    app.state.metrics = Metrics()
+    app.state.metrics.watch_channels(
+        ChannelsCollector(lambda: getattr(app.state, "simlive", None), app.state.archive)
+    )
+    app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -152,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(admin_archive.router)  # operator console (issue 11)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(logos.router)
     app.include_router(cdn_fallback.router)  # /hls/ when nginx is not running (development)
     app.include_router(web_app.router)  # last: the app's history fallback takes what is left

@@ -7,15 +7,22 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
 
 from app.schemas.errors import ErrorOut, ExpiredErrorOut, ValidationErrorOut
 from app.services import rights
+from app.services.metrics import Metrics
 
 Responses = dict[int | str, dict[str, Any]]
 # Operator routes take any key up to this length and answer 404 for one that is not a channel's.
 ChannelKey = Annotated[str, Path(max_length=64, description="The channel's CDN key")]
+
+
+def metrics_of(request: Request) -> Metrics:
+    """The app's Prometheus metrics (`app.services.metrics`)."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
 
 
 def field_error(location: str, field: str, msg: str, type_: str = "value_error") -> RequestValidationError:

@@ -24,6 +24,7 @@ from app.routers._common import (
     UNAUTHENTICATED,
     ChannelKey,
     errors,
+    metrics_of,
     ok_body,
     refusal,
 )
@@ -106,6 +107,11 @@ def _validation_error(loc: tuple[str | int, ...], msg: str) -> RequestValidation
     },
 )
 async def license_endpoint(request: Request, session: SessionDep, claims: ViewerDep) -> Response:
+    with metrics_of(request).licence("license"):
+        return await _licence(request, session, claims)
+
+
+async def _licence(request: Request, session: SessionDep, claims: TokenClaims) -> Response:
     # Read the body ourselves: EME clients may send the JSON with any content type.
     raw = await request.body()
     try:
@@ -137,16 +143,18 @@ async def license_endpoint(request: Request, session: SessionDep, claims: Viewer
     responses=ok_body("application/octet-stream", "The 16-byte key") | errors(*_KEYS),
 )
 async def raw_key_endpoint(
+    request: Request,
     kid: Annotated[str, Path(pattern=KID_TEXT, description="32 hex digits, a UUID, or base64url")],
     session: SessionDep,
     claims: ViewerDep,
 ) -> Response:
-    key_id = drm_service.parse_kid(kid)
-    await require_subscriber(session, claims)
-    found = await drm_service.keys_by_kid(session, [key_id])
-    if key_id not in found:
-        raise ApiError(404, "unknown_kid")
-    return Response(found[key_id].key_value, media_type="application/octet-stream", headers=NO_STORE)
+    with metrics_of(request).licence("raw_key"):
+        key_id = drm_service.parse_kid(kid)
+        await require_subscriber(session, claims)
+        found = await drm_service.keys_by_kid(session, [key_id])
+        if key_id not in found:
+            raise ApiError(404, "unknown_kid")
+        return Response(found[key_id].key_value, media_type="application/octet-stream", headers=NO_STORE)
 
 
 @admin_router.post(

@@ -22,6 +22,7 @@ from app.routers._common import (
     SUBSCRIPTION,
     UNAUTHENTICATED,
     errors,
+    metrics_of,
     ok_body,
     refusal,
 )
@@ -94,6 +95,7 @@ async def startover_info(channel_id: uuid.UUID, session: SessionDep, _claims: Vi
 
 
 async def _master(
+    request: Request,
     mode: str,
     channel_id: uuid.UUID,
     entry_id: uuid.UUID | None,
@@ -101,15 +103,17 @@ async def _master(
     claims: ViewerDep,
     playback: PlaybackService,
 ) -> Response:
-    async with db.reader() as session:
-        resolved = await playback.resolve(session, mode, channel_id, entry_id)
-    now = clock.now()
-    playback.authorise_new_playback(claims, resolved, now)
-    token = playback.issue_playback_token(claims, resolved.target, now)
-    return _playlist(playback.master_playlist(resolved.target, token, now), cacheable=False)
+    with metrics_of(request).playlist(mode, "master"):
+        async with db.reader() as session:
+            resolved = await playback.resolve(session, mode, channel_id, entry_id)
+        now = clock.now()
+        playback.authorise_new_playback(claims, resolved, now)
+        token = playback.issue_playback_token(claims, resolved.target, now)
+        return _playlist(playback.master_playlist(resolved.target, token, now), cacheable=False)
 
 
 async def _media(
+    request: Request,
     mode: str,
     channel_id: uuid.UUID,
     entry_id: uuid.UUID | None,
@@ -118,30 +122,31 @@ async def _media(
     db: Database,
     claims: ViewerDep,
     playback: PlaybackService,
-    viewer_host: str | None,
 ) -> Response:
-    now = clock.now()
-    # A playback already started (valid token) may finish, without a database round trip;
-    # anything else is new playback and goes through the rights.
-    target = playback.target_from_token(pb, claims, mode, channel_id, entry_id, now)
-    if target is None:
-        async with db.reader() as session:
-            resolved = await playback.resolve(session, mode, channel_id, entry_id)
-        playback.authorise_new_playback(claims, resolved, now)
-        target = resolved.target
-    text = playback.media_playlist(target, rendition, now, viewer_host)
-    return _playlist(text, cacheable=mode == Mode.CATCHUP)
+    with metrics_of(request).playlist(mode, "media"):
+        now = clock.now()
+        # A playback already started (valid token) may finish, without a database round trip;
+        # anything else is new playback and goes through the rights.
+        target = playback.target_from_token(pb, claims, mode, channel_id, entry_id, now)
+        if target is None:
+            async with db.reader() as session:
+                resolved = await playback.resolve(session, mode, channel_id, entry_id)
+            playback.authorise_new_playback(claims, resolved, now)
+            target = resolved.target
+        text = playback.media_playlist(target, rendition, now, request.url.hostname)
+        return _playlist(text, cacheable=mode == Mode.CATCHUP)
 
 
 @router.get("/startover/{channel_id}/manifest", response_class=Response, responses=_STARTOVER)
 async def startover_manifest(
+    request: Request,
     channel_id: uuid.UUID,
     schedule_entry_id: EntryQuery,
     db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
 ) -> Response:
-    return await _master(Mode.STARTOVER, channel_id, schedule_entry_id, db, claims, pbs)
+    return await _master(request, Mode.STARTOVER, channel_id, schedule_entry_id, db, claims, pbs)
 
 
 @router.get(
@@ -158,19 +163,20 @@ async def startover_media(
     pb: PlaybackTokenQuery = None,
 ) -> Response:
     return await _media(
-        Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs, request.url.hostname
+        request, Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs
     )
 
 
 @router.get("/catchup/{channel_id}/manifest", response_class=Response, responses=_CATCHUP)
 async def catchup_manifest(
+    request: Request,
     channel_id: uuid.UUID,
     schedule_entry_id: EntryQuery,
     db: DatabaseDep,
     claims: ViewerDep,
     pbs: PlaybackDep,
 ) -> Response:
-    return await _master(Mode.CATCHUP, channel_id, schedule_entry_id, db, claims, pbs)
+    return await _master(request, Mode.CATCHUP, channel_id, schedule_entry_id, db, claims, pbs)
 
 
 @router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_CATCHUP)
@@ -184,16 +190,14 @@ async def catchup_media(
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(
-        Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs, request.url.hostname
-    )
+    return await _media(request, Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs)
 
 
 @router.get("/live/{channel_id}/manifest", response_class=Response, responses=_LIVE)
 async def live_manifest(
-    channel_id: uuid.UUID, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
+    request: Request, channel_id: uuid.UUID, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
 ) -> Response:
-    return await _master(Mode.LIVE, channel_id, None, db, claims, pbs)
+    return await _master(request, Mode.LIVE, channel_id, None, db, claims, pbs)
 
 
 @router.get("/live/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_LIVE)
@@ -206,4 +210,4 @@ async def live_media(
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(Mode.LIVE, channel_id, None, rendition, pb, db, claims, pbs, request.url.hostname)
+    return await _media(request, Mode.LIVE, channel_id, None, rendition, pb, db, claims, pbs)

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.models import ScheduleEntry
 from app.services.archive_layout import RunInfo
-from app.services.playback_service import cdn_base_for
+from app.services.playback_service import END_OF_PROGRAMME_GRACE_SEGMENTS, cdn_base_for
 from tests.archive_factory import write_run
 from tests.playlist_helpers import ArchiveChannel, create_channel, get_playlist, media_playlists
 
@@ -153,6 +153,56 @@ async def test_startover_event_grows_then_closes(
     frozen_clock(t0 + timedelta(seconds=250))  # ended: the same URL now answers a closed playlist
     video = await get_playlist(client, master.playlists[0].absolute_uri, viewer_headers)
     assert video.is_endlist and len(video.segments) == 10 and video.media_sequence == first_sequence
+
+
+async def test_startover_stays_open_until_the_archive_holds_the_programme_end(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    app: FastAPI,
+    settings: Settings,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    # The segment with a programme's last seconds is written after they air: closing the playlist
+    # at the end itself would lose it (players never refresh a closed playlist).
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    ch = await create_channel(app, start, PROG, 2)
+    write_run(settings.hls_segment_dir, ch.key, start, start + timedelta(seconds=PROG - 6))
+    app.state.archive.rescan_channel(ch.key)
+    frozen_clock(start + timedelta(seconds=30))
+    master, _ = await media_playlists(client, _url(ch, "startover", 0), viewer_headers)
+    uri = master.playlists[0].absolute_uri
+
+    frozen_clock(start + timedelta(seconds=PROG + 1))  # ended on air, last segment not yet written
+    video = await get_playlist(client, uri, viewer_headers)
+    assert not video.is_endlist and len(video.segments) == PROG // 6 - 1
+
+    write_run(
+        settings.hls_segment_dir,
+        ch.key,
+        start + timedelta(seconds=PROG - 6),
+        start + timedelta(seconds=PROG + 6),
+    )
+    app.state.archive.rescan_channel(ch.key)
+    video = await get_playlist(client, uri, viewer_headers)
+    assert video.is_endlist and sum(s.duration for s in video.segments) >= PROG
+
+
+async def test_startover_closes_after_a_grace_when_the_encoder_is_gone(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    app: FastAPI,
+    settings: Settings,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    start = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    ch = await create_channel(app, start, PROG, 2)
+    write_run(settings.hls_segment_dir, ch.key, start, start + timedelta(seconds=PROG // 2))
+    app.state.archive.rescan_channel(ch.key)
+    frozen_clock(start + timedelta(seconds=PROG // 2))
+    master, _ = await media_playlists(client, _url(ch, "startover", 0), viewer_headers)
+    frozen_clock(start + timedelta(seconds=PROG + 6 * END_OF_PROGRAMME_GRACE_SEGMENTS))
+    video = await get_playlist(client, master.playlists[0].absolute_uri, viewer_headers)
+    assert video.is_endlist and len(video.segments) == PROG // 12
 
 
 async def test_live_window_slides_with_stable_numbers(

@@ -38,6 +38,8 @@ from app.services.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_fo
 
 KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
 CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
+# How long after a programme's end its start-over waits for the archive to reach the end.
+END_OF_PROGRAMME_GRACE_SEGMENTS = 5
 _CACHE_SIZE = 1024
 # A host name (or IPv4 address) or an IPv6 address, as Starlette gives it without brackets.
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
@@ -213,8 +215,8 @@ class PlaybackService:
             return MediaPlaylistSpec(key, rendition, t - window, t, PlaylistKind.LIVE, closed=False)
         start, end = target.start.timestamp(), target.end.timestamp()
         if target.mode == Mode.STARTOVER:
-            ended = now >= target.end
-            stop = end if ended else now.timestamp()
+            ended = now >= target.end and self._archive_reached(key, rendition, end, now)
+            stop = end if now >= target.end else now.timestamp()
             return MediaPlaylistSpec(
                 key, rendition, start, stop, PlaylistKind.EVENT, closed=ended, start_at=start
             )
@@ -224,6 +226,15 @@ class PlaybackService:
         """`CDN_BASE_URL` with `{host}` replaced by the host name the viewer reached the API with, so
         the app plays whether it was opened as localhost, 127.0.0.1 or a LAN address."""
         return cdn_base_for(self.settings.cdn_base_url, viewer_host)
+
+    def _archive_reached(self, key: str, rendition: str, end: float, now: datetime) -> bool:
+        """Whether the archive holds a programme's last instant, so its start-over may close. The
+        segment with the programme's end is written seconds after the end airs: a playlist closed
+        before would lose it for good (a player does not refresh a closed playlist). An encoder
+        that stopped for good closes it after a grace period instead."""
+        latest = self.index.latest_end(key, rendition)
+        grace = END_OF_PROGRAMME_GRACE_SEGMENTS * self.settings.hls_segment_duration
+        return (latest is not None and latest >= end - 0.25) or now.timestamp() >= end + grace
 
     def media_playlist(
         self, target: Target, rendition: str, now: datetime, viewer_host: str | None = None

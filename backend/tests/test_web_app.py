@@ -91,7 +91,7 @@ async def test_config_lists_demo_accounts_in_development(client: httpx.AsyncClie
         "nosub@tstv.local",
         "admin@tstv.local",
     }
-    assert body["startover_prompt_after_seconds"] == 180
+    assert body["startover_prompt_after_seconds"] == 180 and body["live_window_seconds"] == 30 * 60
     settings: Settings = app.state.settings
     settings.tstv_env = "production"
     try:

@@ -34,4 +34,5 @@ async def app_config(settings: SettingsDep) -> AppConfigOut:
         environment=settings.tstv_env,
         demo_accounts=accounts,
         startover_prompt_after_seconds=settings.startover_prompt_after_seconds,
+        live_window_seconds=settings.live_window_minutes * 60,
     )

@@ -20,3 +20,4 @@ class AppConfigOut(BaseModel):
     startover_prompt_after_seconds: int = Field(
         description="The Start Over prompt shows when the programme on air began longer ago than this"
     )
+    live_window_seconds: int = Field(description="How far back the live playlist reaches")

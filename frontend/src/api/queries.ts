@@ -55,6 +55,11 @@ export function useOnAir(channelId: string) {
       }
     },
     staleTime: 5_000,
+    // Fetch again as the programme ends, so "on air" never names a programme that is over.
+    refetchInterval: (query) => {
+      const end = query.state.data?.schedule_entry.end_time;
+      return end ? Math.min(60_000, Math.max(1_000, new Date(end).getTime() - Date.now() + 500)) : 30_000;
+    },
   });
 }
 

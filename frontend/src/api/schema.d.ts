@@ -807,6 +807,11 @@ export interface components {
              */
             environment: "development" | "production";
             /**
+             * Live Window Seconds
+             * @description How far back the live playlist reaches
+             */
+            live_window_seconds: number;
+            /**
              * Startover Prompt After Seconds
              * @description The Start Over prompt shows when the programme on air began longer ago than this
              */

@@ -12,6 +12,7 @@ import { problem as makeProblem, problemFromApi, type PlaybackProblem } from '..
 import { durationSeconds, offsetInProgramme, spanOf, type Span } from '../rules/programmeProgress';
 import { PromptMemory, shouldOfferStartOver } from '../rules/startoverPrompt';
 import { formatTimeRange } from '../rules/timeLabels';
+import { useNow } from '../components/useNow';
 import { PlayerController, type Timeline } from './playerController';
 import { PlayerControls } from './PlayerControls';
 import { ProblemPanel } from './ProblemPanel';
@@ -20,7 +21,7 @@ import { StartOverPrompt } from './StartOverPrompt';
 import { useKeyboardShortcuts } from './useKeyboardShortcuts';
 import { useProgrammeAt } from './useProgrammeAt';
 import { useProgressSaving, type SavingTarget } from './useProgressSaving';
-import { BADGES, manifestPath, watchPath, type WatchTarget } from './watchTarget';
+import { BADGES, manifestPath, watchPath, type Mode, type WatchTarget } from './watchTarget';
 
 const RESUME_MIN_SECONDS = 5;
 const FINISHED_RATIO = 0.95;
@@ -72,6 +73,7 @@ export function Player({ target }: { target: WatchTarget }) {
   const handoff = useRef<Date | null>(null);
 
   const config = useAppConfig();
+  const now = useNow(1000);
   const channels = useChannels();
   const onAir = useOnAir(channelId);
   const programmeQuery = useProgramme(entryId ?? undefined);
@@ -218,7 +220,7 @@ export function Player({ target }: { target: WatchTarget }) {
 
   // ---- moving between modes -------------------------------------------------------------------
   const switchTo = useCallback(
-    (next: 'live' | 'startover', nextEntry: string | null, startAt: Date | null) => {
+    (next: Mode, nextEntry: string | null, startAt: Date | null) => {
       handoff.current = startAt;
       void navigate(watchPath(next, channelId, nextEntry), { replace: true });
     },
@@ -228,22 +230,36 @@ export function Player({ target }: { target: WatchTarget }) {
     if (mode === 'live') controller?.goToLive();
     else switchTo('live', null, null);
   }, [mode, controller, switchTo]);
-  const startOverEntry = onAir.data?.startover_available ? onAir.data.schedule_entry : null;
+  const onAirEntry = onAir.data?.schedule_entry;
+  const startOverEntry =
+    onAir.data?.startover_available && onAirEntry && new Date(onAirEntry.end_time) > now ? onAirEntry : null;
   const startOver = useCallback(() => {
     setPrompt(null);
     if (startOverEntry) switchTo('startover', startOverEntry.id, null);
   }, [startOverEntry, switchTo]);
 
-  // Start-over: near the live edge it becomes live; at its end, live carries on from there.
+  // Start-over: near the live edge it becomes live. Once the programme has ended on air, the
+  // viewer (still behind) carries on from the same instant in the live playlist, which reaches
+  // back LIVE_WINDOW, or in the programme's catch-up when they are further back than that. Not
+  // by letting the start-over playlist close: Shaka 4.12 stalls short of the end when a playing
+  // EVENT playlist turns VOD (shaka-player#9051).
+  const liveWindowMs = (config.data?.live_window_seconds ?? 0) * 1000;
   useEffect(() => {
     // Only once this start-over's own playlist plays: right after a switch, the state still
     // describes the previous playlist (live, a moment ago near its edge).
     if (mode !== 'startover' || !play.timeline || loaded?.manifest !== manifestPath(target)) return;
     if (performance.now() - loaded.at < 1000) return; // the first frame is still settling
-    const behind = (play.timeline.seekEnd.getTime() - play.timeline.playhead.getTime()) / 1000;
-    if (play.ended && entrySpan) switchTo('live', null, entrySpan.end);
-    else if (shouldSwitchToLive(behind, !play.paused)) switchTo('live', null, play.timeline.playhead);
-  }, [mode, play, loaded, target, entrySpan, switchTo]);
+    const { playhead } = play.timeline;
+    if (entrySpan && Date.now() >= entrySpan.end.getTime() + 1000) {
+      if (Date.now() - playhead.getTime() < liveWindowMs - 60_000) switchTo('live', null, playhead);
+      else switchTo('catchup', entryId, playhead);
+      return;
+    }
+    const edge = play.timeline.liveEdge ?? play.timeline.seekEnd;
+    if (shouldSwitchToLive((edge.getTime() - playhead.getTime()) / 1000, !play.paused)) {
+      switchTo('live', null, playhead);
+    }
+  }, [mode, play, loaded, target, entrySpan, entryId, liveWindowMs, switchTo]);
 
   // Catch-up watched to its end.
   useEffect(() => {
@@ -252,9 +268,15 @@ export function Player({ target }: { target: WatchTarget }) {
 
   // ---- J1: the Start Over prompt on tuning ----------------------------------------------------
   useEffect(() => {
+    // A programme started over (by the prompt, the bar or a link) is never offered again: not
+    // after Jump to Live, the live-edge switch or the end of the start-over.
+    if (mode === 'startover' && entryId) new PromptMemory(window.sessionStorage).markShown(entryId);
+  }, [mode, entryId]);
+  useEffect(() => {
     if (mode !== 'live' || !onAir.data || !config.data) return;
     const memory = new PromptMemory(window.sessionStorage);
     const info = onAir.data;
+    if (new Date(info.schedule_entry.end_time).getTime() <= Date.now()) return; // over: refetching
     const offer = shouldOfferStartOver({
       startoverAvailable: info.startover_available,
       elapsedSeconds: info.elapsed_seconds,
@@ -321,7 +343,8 @@ export function Player({ target }: { target: WatchTarget }) {
     );
   }
 
-  const behind = play.timeline ? (play.timeline.seekEnd.getTime() - play.timeline.playhead.getTime()) / 1000 : 0;
+  const edge = play.timeline?.liveEdge;
+  const behind = edge && play.timeline ? (edge.getTime() - play.timeline.playhead.getTime()) / 1000 : 0;
   const shownProblem = preflight ?? problem;
   const catchupLink = entry && entry.catchup?.available ? watchPath('catchup', channelId, entry.id) : null;
   return (

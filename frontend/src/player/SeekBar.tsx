@@ -30,7 +30,8 @@ const pct = (x: number, total: number) => `${total > 0 ? Math.min(100, Math.max(
 
 export function positionLabel(mode: Mode, span: Span, timeline: Timeline, at: Date): string {
   if (mode === 'catchup') return `${formatClock(offsetInProgramme(span, at))} / ${formatClock(durationSeconds(span))}`;
-  const behind = (timeline.seekEnd.getTime() - at.getTime()) / 1000;
+  const edge = timeline.liveEdge ?? timeline.seekEnd;
+  const behind = (edge.getTime() - at.getTime()) / 1000;
   return isAtLiveEdge(behind) ? 'Live' : behindLive(behind);
 }
 
@@ -45,7 +46,7 @@ export function SeekBar({ mode, span, timeline, onSeek }: Props) {
     end: Math.min(duration, offsetOf(timeline.seekEnd)),
   };
   const position = dragging ?? offsetInProgramme(span, timeline.playhead);
-  const liveOffset = offsetOf(timeline.seekEnd);
+  const liveOffset = offsetOf(timeline.liveEdge ?? timeline.seekEnd);
   const showLive = mode !== 'catchup' && liveOffset >= 0 && liveOffset <= duration;
   const at = (offset: number) => new Date(startMs + capSeek(offset, available) * 1000);
 

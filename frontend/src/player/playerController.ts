@@ -25,6 +25,10 @@ export interface Timeline {
   seekStart: Date;
   /** The latest: the live edge of a live or start-over stream, the end of a catch-up one. */
   seekEnd: Date;
+  /** Where live is: the seek end while the stream is live; once a start-over's programme has
+   * ended (its playlist closes) live carries on at the same distance from the clock; null for a
+   * catch-up, which has no live edge. */
+  liveEdge: Date | null;
   live: boolean;
 }
 
@@ -35,6 +39,8 @@ const OPERATION_ABORTED = 7001;
 export class PlayerController {
   private startAt: Date | null = null;
   private destroyed = false;
+  /** How far the player's live point trails the clock (ms), learnt while this load was live. */
+  private liveLagMs: number | null = null;
 
   private constructor(
     private readonly shakaLib: Shaka,
@@ -102,6 +108,7 @@ export class PlayerController {
    * start of start-over and catch-up, the live edge of live). */
   async load(manifestUrl: string, startAt: Date | null): Promise<boolean> {
     this.startAt = startAt;
+    this.liveLagMs = null;
     try {
       // The type is known: without it Shaka first asks the server with a HEAD request.
       await this.player.load(manifestUrl, null, HLS_MIME_TYPE);
@@ -130,7 +137,11 @@ export class PlayerController {
     if (!origin || !playhead || this.video.readyState < 1) return null;
     const range = this.player.seekRange();
     const at = (t: number) => new Date(origin.getTime() + t * 1000);
-    return { playhead, seekStart: at(range.start), seekEnd: at(range.end), live: this.player.isLive() };
+    const seekEnd = at(range.end);
+    const live = this.player.isLive();
+    if (live) this.liveLagMs = Date.now() - seekEnd.getTime();
+    const liveEdge = live ? seekEnd : this.liveLagMs === null ? null : new Date(Date.now() - this.liveLagMs);
+    return { playhead, seekStart: at(range.start), seekEnd, liveEdge, live };
   }
 
   /** Seek to a wall-clock instant, kept inside what can be played. */

@@ -9,6 +9,8 @@ import { SignInPage } from './pages/SignInPage';
 
 // The player (and Shaka with it) loads with the watch route only: the first page stays small.
 const WatchPage = lazy(() => import('./pages/WatchPage'));
+// The operator console loads only for those who open it.
+const AdminRoutes = lazy(() => import('./admin/AdminRoutes'));
 
 export function App() {
   return (
@@ -27,6 +29,14 @@ export function App() {
           element={
             <Suspense fallback={<Loading label="Loading the player" />}>
               <WatchPage />
+            </Suspense>
+          }
+        />
+        <Route
+          path="admin/*"
+          element={
+            <Suspense fallback={<Loading label="Loading the console" />}>
+              <AdminRoutes />
             </Suspense>
           }
         />

@@ -4,7 +4,7 @@ import { useAuth } from '../auth/AuthProvider';
 
 /** The header every signed-in page shares; the pages render below it. */
 export function AppLayout() {
-  const { signOut } = useAuth();
+  const { signOut, claims } = useAuth();
   const me = useMe();
   return (
     <div className="app">
@@ -22,6 +22,7 @@ export function AppLayout() {
           <NavLink to="/" end>
             Home
           </NavLink>
+          {claims?.role === 'admin' && <NavLink to="/admin">Operations</NavLink>}
         </nav>
         <div className="account">
           {me.data && (

@@ -1,0 +1,168 @@
+// /admin/coverage: what each channel's archive holds inside its retention window (recorded ranges,
+// gaps, the viewer window, key changes) and its content keys.
+
+import { useEffect, useId, useState } from 'react';
+import { useLocation } from 'react-router';
+import { gapKind, spanOf, zoomChoices } from './coverageGeometry';
+import { CoverageLegend, CoverageTimeline } from './CoverageTimeline';
+import { formatClockTime, formatDateTime, formatHours, formatSpan, formatWindow, plural } from './format';
+import { KeysPanel } from './KeysPanel';
+import { useCoverage, type Coverage } from './queries';
+import { PageHeader, QueryProblem, SkeletonCards, UpdatedAt } from './ui';
+
+/** The views: 0 is each channel's whole retention window. */
+const VIEWS = [0, 24, 6, 1] as const;
+const VIEW_WORDS: Record<(typeof VIEWS)[number], string> = {
+  0: 'Whole window',
+  24: 'Last 24 h',
+  6: 'Last 6 h',
+  1: 'Last hour',
+};
+const SHOWN_GAPS = 6;
+
+export function CoveragePage() {
+  const coverage = useCoverage();
+  const [view, setView] = useState<(typeof VIEWS)[number]>(0);
+  const viewName = useId();
+  const { hash } = useLocation();
+  const loaded = Boolean(coverage.data);
+
+  // A link from the streaming page (#archive-ch1) lands on that channel once it is drawn.
+  useEffect(() => {
+    if (loaded && hash) document.getElementById(decodeURIComponent(hash.slice(1)))?.scrollIntoView();
+  }, [loaded, hash]);
+
+  return (
+    <section aria-labelledby="coverage-title" className="admin-page">
+      <PageHeader
+        id="coverage-title"
+        title="Archive & keys"
+        lead="What each channel has recorded inside its retention window, where it has gaps, and its content keys."
+      >
+        <UpdatedAt at={coverage.dataUpdatedAt} error={coverage.data ? coverage.error : null} fetching={coverage.isFetching} />
+      </PageHeader>
+
+      <fieldset className="admin-segmented">
+        <legend>View</legend>
+        {VIEWS.map((v) => (
+          <label key={v} className={view === v ? 'checked' : undefined}>
+            <input
+              type="radio"
+              name={viewName}
+              value={v}
+              checked={view === v}
+              onChange={() => {
+                setView(v);
+              }}
+            />
+            {VIEW_WORDS[v]}
+          </label>
+        ))}
+      </fieldset>
+      <CoverageLegend />
+
+      {coverage.isPending && <SkeletonCards count={3} label="Loading the archive coverage" tall />}
+      {coverage.isError && !coverage.data && (
+        <QueryProblem error={coverage.error} what="The archive coverage" onRetry={() => void coverage.refetch()} />
+      )}
+      {coverage.data && coverage.data.channels.length === 0 && (
+        <p className="empty admin-empty">No TSTV channel has an archive yet.</p>
+      )}
+      {coverage.data && coverage.data.channels.length > 0 && (
+        <ul className="coverage-list">
+          {coverage.data.channels.map((c) => (
+            <ChannelArchive key={c.channel_key} coverage={c} view={view} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function ChannelArchive({ coverage, view }: { coverage: Coverage; view: number }) {
+  const titleId = useId();
+  const retentionHours = coverage.retention_window.hours;
+  // A view no shorter than the window is the whole window.
+  const hours = view === 0 || !zoomChoices(retentionHours).includes(view) ? retentionHours : view;
+  return (
+    <li>
+      <article className="admin-card archive-card" id={`archive-${coverage.channel_key}`} aria-labelledby={titleId}>
+        <header className="archive-head">
+          <div className="encoder-title">
+            <h2 id={titleId}>{coverage.channel_name}</h2>
+            <code className="channel-key">{coverage.channel_key}</code>
+          </div>
+          <p className="archive-facts">
+            <strong data-testid="recorded-hours">{formatHours(coverage.recorded_hours)}</strong> recorded of{' '}
+            {formatWindow(retentionHours)} retention · viewers get the last {formatWindow(coverage.viewer_window.hours)}
+            {' · '}
+            {coverage.recorded_until
+              ? `recorded until ${formatClockTime(new Date(coverage.recorded_until))}`
+              : 'nothing recorded'}
+          </p>
+        </header>
+        <CoverageTimeline coverage={coverage} hours={hours} />
+        {coverage.merged_gaps > 0 && (
+          <p className="muted archive-note">
+            {plural(coverage.merged_gaps, 'short gap')} merged into the recorded stretches to keep the answer small.
+          </p>
+        )}
+        <div className="archive-details">
+          <GapList coverage={coverage} />
+          <KeysPanel channelKey={coverage.channel_key} channelName={coverage.channel_name} />
+        </div>
+      </article>
+    </li>
+  );
+}
+
+const KIND_WORDS = { stopped: 'not recording now', outage: 'encoder down', before: 'not recorded yet' } as const;
+
+function GapList({ coverage }: { coverage: Coverage }) {
+  const titleId = useId();
+  const [all, setAll] = useState(false);
+  const window = spanOf(coverage.retention_window);
+  const gaps = coverage.gaps
+    .map((g) => ({ ...g, kind: gapKind(spanOf(g), window) }))
+    .filter((g) => g.kind !== 'before')
+    .reverse(); // newest first
+  const first = coverage.recorded[0];
+  const shown = all ? gaps : gaps.slice(0, SHOWN_GAPS);
+  return (
+    <section className="gap-list" aria-labelledby={titleId}>
+      <h3 id={titleId}>Gaps ({gaps.length})</h3>
+      {first && (
+        <p className="muted">
+          Oldest recording: {formatDateTime(new Date(first.start))}
+          {Date.parse(first.start) > window.start + 1000 ? ' (nothing before it in the window)' : ''}.
+        </p>
+      )}
+      {gaps.length === 0 ? (
+        <p className="tone-ok">{first ? 'No gap since recording began.' : 'Nothing recorded in the window.'}</p>
+      ) : (
+        <ul aria-label={`Gaps of ${coverage.channel_name}`}>
+          {shown.map((g) => (
+            <li key={g.start} className={`gap-item kind-${g.kind}`}>
+              <span className="gap-when">
+                {formatDateTime(new Date(g.start))} – {formatClockTime(new Date(g.end))}
+              </span>{' '}
+              <span className="gap-length">{formatSpan(g.seconds)}</span>{' '}
+              <span className="muted">{KIND_WORDS[g.kind]}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {gaps.length > SHOWN_GAPS && (
+        <button
+          type="button"
+          className="link-button"
+          onClick={() => {
+            setAll((a) => !a);
+          }}
+        >
+          {all ? 'Show the newest only' : `Show all ${gaps.length} gaps`}
+        </button>
+      )}
+    </section>
+  );
+}

@@ -57,7 +57,10 @@ async def write_encoded_run(
         loop_offset=0.0,
     )
     root = Path(settings.hls_segment_dir)
-    rdir = layout.write_run_info(root, info)
+    # Encoded out of the archive's sight (not a channel key: the index's poller skips it) and moved
+    # in when complete, so the poller never indexes a segment that is trimmed away below.
+    staging = root / ".staging"
+    rdir = layout.write_run_info(staging, info)
     playlist = rdir / "playout.ffconcat"
     playlist.write_text(playout_list(Path(source), loop_seconds, 0, horizon_seconds=seconds - 1))
     args = simlive._ffmpeg_args(playlist, rdir, key.key_value.hex(), key.key_id.hex)
@@ -77,5 +80,25 @@ async def write_encoded_run(
                 name = layout.parse_segment_name(path.name)
                 if name is not None and name.seq >= keep:
                     path.unlink()
+            # FFmpeg's own playlist must not list them either: the index's poller tails it.
+            _drop_from_playlist(rdir / rendition / "index.m3u8", keep)
+    final = root / channel.cdn_channel_key / info.run_id
+    final.parent.mkdir(parents=True, exist_ok=True)
+    rdir.rename(final)
     app.state.archive.rescan_channel(channel.cdn_channel_key)
     return info
+
+
+def _drop_from_playlist(playlist: Path, keep: int) -> None:
+    """Remove the segments numbered `keep` and above (and their EXTINF) from FFmpeg's playlist."""
+    if not playlist.exists():
+        return
+    out: list[str] = []
+    for line in playlist.read_text().splitlines():
+        name = layout.parse_segment_name(line.strip()) if not line.startswith("#") else None
+        if name is not None and name.seq >= keep:
+            if out and out[-1].startswith("#EXTINF"):
+                out.pop()
+            continue
+        out.append(line)
+    playlist.write_text("\n".join(out) + "\n")

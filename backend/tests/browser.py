@@ -65,6 +65,11 @@ class Viewer:
 
 def new_viewer(browser: Browser, width: int = 1366, height: int = 800) -> Viewer:
     context = browser.new_context(viewport={"width": width, "height": height})
+    # Counts the video's loads (media events do not bubble, but a capturing listener sees them), so a
+    # test can wait for the first frame of a new playlist, not the still-playing previous one.
+    context.add_init_script(
+        "document.addEventListener('loadstart', () => { window.__loads = (window.__loads || 0) + 1; }, true);"
+    )
     viewer = Viewer(context, context.new_page())
     viewer.page.on("console", lambda m: viewer.console.append(f"{m.type}: {m.text}"))
     viewer.page.on("pageerror", lambda e: viewer.console.append(f"pageerror: {e}"))

@@ -3,6 +3,8 @@ import { Route, Routes } from 'react-router';
 import { RequireAuth } from './auth/RequireAuth';
 import { AppLayout } from './components/AppLayout';
 import { Loading } from './components/Loading';
+import { CatchupPage } from './pages/CatchupPage';
+import { GuidePage } from './pages/GuidePage';
 import { HomePage } from './pages/HomePage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { SignInPage } from './pages/SignInPage';
@@ -24,6 +26,8 @@ export function App() {
         }
       >
         <Route index element={<HomePage />} />
+        <Route path="guide" element={<GuidePage />} />
+        <Route path="catchup" element={<CatchupPage />} />
         <Route
           path="watch/:mode/:channelId/:entryId?"
           element={

@@ -1,6 +1,7 @@
 import { NavLink, Outlet } from 'react-router';
 import { useMe } from '../api/queries';
 import { useAuth } from '../auth/AuthProvider';
+import { NotificationsBell } from './NotificationsBell';
 
 /** The header every signed-in page shares; the pages render below it. */
 export function AppLayout() {
@@ -22,9 +23,12 @@ export function AppLayout() {
           <NavLink to="/" end>
             Home
           </NavLink>
+          <NavLink to="/guide">Guide</NavLink>
+          <NavLink to="/catchup">Catch-Up</NavLink>
           {claims?.role === 'admin' && <NavLink to="/admin">Operations</NavLink>}
         </nav>
         <div className="account">
+          <NotificationsBell />
           {me.data && (
             <span className="account-name" title={me.data.email}>
               {me.data.profiles.find((p) => p.id === me.data.profile_id)?.name ?? me.data.email}

@@ -4,7 +4,7 @@
 
 import type { Span } from '../rules/programmeProgress';
 import type { Timeline } from './playerController';
-import { Icon } from './icons';
+import { Icon } from '../components/icons';
 import { SeekBar } from './SeekBar';
 import type { Mode } from './watchTarget';
 

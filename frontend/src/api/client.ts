@@ -2,6 +2,7 @@
 // every call and one place that reacts to a rejected token.
 
 import createClient, { type Middleware } from 'openapi-fetch';
+import { loadToken } from '../auth/token';
 import type { components, paths } from './schema';
 
 export type Schemas = components['schemas'];
@@ -28,22 +29,22 @@ export class NetworkError extends Error {
 
 export const API_PREFIX = '/api/v1';
 
-let currentToken: () => string | null = () => null;
 let onRejectedToken: () => void = () => undefined;
 
-/** Wired by the auth provider: where the token comes from, and what a 401 with a token does. */
-export function connectAuth(token: () => string | null, rejected: () => void): void {
-  currentToken = token;
+/** Wired by the auth provider: what a 401 to a request that carried a token does. (The token
+ * itself is read from its store at each request: a page's first requests start before any
+ * effect of the provider could hand it over.) */
+export function connectAuth(rejected: () => void): void {
   onRejectedToken = rejected;
 }
 
 export function bearer(): string | null {
-  return currentToken();
+  return loadToken();
 }
 
 const auth: Middleware = {
   onRequest({ request }) {
-    const token = currentToken();
+    const token = bearer();
     if (token && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${token}`);
     return request;
   },

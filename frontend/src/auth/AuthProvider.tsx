@@ -56,13 +56,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [end, navigate]);
 
   useEffect(() => {
-    connectAuth(
-      () => session?.token ?? null,
-      () => {
-        end(true);
-      },
-    );
-  }, [session, end]);
+    connectAuth(() => {
+      end(true);
+    });
+  }, [end]);
 
   // End the session at the token's expiry rather than at the next failed request.
   useEffect(() => {

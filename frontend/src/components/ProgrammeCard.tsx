@@ -20,6 +20,7 @@ export interface CardProgramme {
 }
 
 function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
   const m = Math.round(seconds / 60);
   return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60 ? `${m % 60} min` : ''}`.trim();
 }

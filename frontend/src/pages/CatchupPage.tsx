@@ -2,7 +2,7 @@
 // with genre and channel filters). Every view is in the address, filters included; a filter the
 // address gets wrong falls back to the nearest valid view with a note.
 
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { describeError } from '../api/client';
 import { useChannels, type EpgChannel } from '../api/queries';
@@ -22,6 +22,7 @@ import { spanOf } from '../rules/programmeProgress';
 import { programmeState } from '../rules/programmeState';
 
 const DAYS_BACK = 6;
+const LOCKED_SHOWN = 24;
 
 export function CatchupPage() {
   const [params, setParams] = useSearchParams();
@@ -145,11 +146,8 @@ function ByDate({ channels, params, setParams, note }: ViewProps) {
     const next = { view: 'date', date, genre, channel, ...patch };
     setParams(Object.fromEntries(Object.entries(next).filter(([, v]) => v)));
   };
-  useEffect(() => {
-    if (moved) set({});
-    // Only to write the corrected day into the address.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [moved]);
+  const [showAllLocked, setShowAllLocked] = useState(false);
+  const lockedShown = showAllLocked ? locked : locked.slice(0, LOCKED_SHOWN);
 
   return (
     <>
@@ -200,10 +198,15 @@ function ByDate({ channels, params, setParams, note }: ViewProps) {
             Not available on Catch-Up
           </h2>
           <ul className="card-grid">
-            {locked.map(({ e, c }) => (
+            {lockedShown.map(({ e, c }) => (
               <LockedCard key={e.id} entry={e} channel={c} now={now} />
             ))}
           </ul>
+          {lockedShown.length < locked.length && (
+            <button type="button" className="button wide" onClick={() => setShowAllLocked(true)}>
+              Show all {locked.length}
+            </button>
+          )}
         </section>
       )}
     </>

@@ -2,7 +2,7 @@
 // line, and a detail panel for the programme the viewer selects. Opens scrolled to now (once per
 // day shown: it never moves under a viewer who scrolls).
 
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { describeError } from '../api/client';
 import { useGuide, viewerZone, type GuideChannel, type GuideEntry } from '../api/viewerQueries';
@@ -23,7 +23,7 @@ export function GuidePage() {
   const tz = viewerZone();
   const now = useNow(30_000);
   const today = localDate(now, tz);
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
   const { date, moved } = clampDate(params.get('date'), today, DAYS_BACK, DAYS_AHEAD);
   const guide = useGuide(date, tz);
   const [selected, setSelected] = useState<{ entry: GuideEntry; channel: GuideChannel } | null>(null);
@@ -45,10 +45,6 @@ export function GuidePage() {
     const target = nowLine(new Date(), dayStart, dayEnd) ?? (date < today ? width - 6 * 60 * PX_PER_MINUTE : 0);
     el.scrollLeft = Math.max(0, target - 90 * PX_PER_MINUTE);
   }, [date, today, dayStart, dayEnd, width]);
-
-  useEffect(() => {
-    if (moved) setParams({ date }, { replace: true });
-  }, [moved, date, setParams]);
 
   const tabs = dayTabs(today, DAYS_BACK, DAYS_AHEAD);
   return (

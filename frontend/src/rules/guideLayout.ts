@@ -1,7 +1,7 @@
 // The TV guide's geometry: time across (real minutes, so a 23- or 25-hour day is shorter or
 // longer), hour marks in local time, where each programme sits and where "now" is.
 
-export const PX_PER_MINUTE = 5;
+export const PX_PER_MINUTE = 8; // a 10-minute programme is 80 px: room for its title
 
 export interface Placed {
   left: number;

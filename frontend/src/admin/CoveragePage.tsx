@@ -11,12 +11,13 @@ import { useCoverage, type Coverage } from './queries';
 import { PageHeader, QueryProblem, SkeletonCards, UpdatedAt } from './ui';
 
 /** The views: 0 is each channel's whole retention window. */
-const VIEWS = [0, 24, 6, 1] as const;
+const VIEWS = [0, 24, 6, 1, 0.25] as const;
 const VIEW_WORDS: Record<(typeof VIEWS)[number], string> = {
   0: 'Whole window',
   24: 'Last 24 h',
   6: 'Last 6 h',
   1: 'Last hour',
+  0.25: 'Last 15 min',
 };
 const SHOWN_GAPS = 6;
 

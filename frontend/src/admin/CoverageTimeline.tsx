@@ -58,11 +58,18 @@ export function CoverageTimeline({ coverage, hours }: { coverage: Coverage; hour
   const ticks = axisTicks(axis);
   const stepIsDays = ticks.length > 1 && (ticks[1]?.t ?? 0) - (ticks[0]?.t ?? 0) >= 86_400_000;
   const outages = gaps.filter((g) => g.kind !== 'before').length;
-  const viewWords = hours >= coverage.retention_window.hours ? `its ${formatWindow(coverage.retention_window.hours)} retention window` : `the last ${formatWindow(hours)}`;
-  const summary = `Archive of ${coverage.channel_name} over ${viewWords}: ${plural(recorded.length, 'recorded stretch', 'recorded stretches')}, ${plural(
-    outages,
-    'gap',
-  )}, ${plural(keys.length, 'key change')}. Viewers can watch the last ${formatWindow(coverage.viewer_window.hours)}.`;
+  const viewWords =
+    hours >= coverage.retention_window.hours
+      ? `its ${formatWindow(coverage.retention_window.hours)} retention window`
+      : hours < 1
+        ? `the last ${Math.round(hours * 60)} minutes`
+        : `the last ${formatWindow(hours)}`;
+  const summary = [
+    `Archive of ${coverage.channel_name} over ${viewWords}:`,
+    `${plural(recorded.length, 'recorded stretch', 'recorded stretches')},`,
+    `${plural(outages, 'gap')}, ${plural(keys.length, 'key change')}.`,
+    `Viewers can watch the last ${formatWindow(coverage.viewer_window.hours)}.`,
+  ].join(' ');
 
   return (
     <div className="coverage">
@@ -105,7 +112,9 @@ export function CoverageTimeline({ coverage, hours }: { coverage: Coverage; hour
               key={`k${change.at}`}
               className="coverage-key"
               style={{ left: x }}
-              title={`Key changed ${formatDateTime(new Date(change.at))}${change.key_id ? ` to ${change.key_id}` : ' (unencrypted)'}`}
+              title={`Key changed ${formatDateTime(new Date(change.at))}${
+                change.key_id ? ` to ${change.key_id}` : ' (unencrypted)'
+              }`}
               data-testid="coverage-key-change"
             />
           ))}

@@ -149,7 +149,7 @@ export function KeysPanel({ channelKey, channelName }: { channelKey: string; cha
               )}
             </div>
           ) : (
-            <p className="muted">No rotated keys.</p>
+            active && <p className="muted">No rotated keys.</p>
           )}
         </>
       )}

@@ -116,7 +116,7 @@ function RulesRow({ rules }: { rules: ChannelRules }) {
           <div className="rules-switches">
             <Switch
               label="TSTV"
-              hint={draft.tstv ? 'Master switch: on' : 'Off: no start-over, no catch-up'}
+              hint="Master switch"
               checked={draft.tstv}
               onChange={(on) => {
                 edit({ tstv: on });

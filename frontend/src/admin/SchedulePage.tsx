@@ -4,9 +4,8 @@
 
 import { useId, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { formatTimeRange } from '../rules/timeLabels';
 import { describeAdminError } from './errors';
-import { formatDateTime, plural } from './format';
+import { formatDateTime, formatProgrammeTimes, plural } from './format';
 import { useRules, useSchedule, useSetRights, type Rights, type ScheduleEntry } from './queries';
 import { matchesTitle, pickDay, scheduleDays } from './scheduleDays';
 import { PageHeader, QueryProblem, SkeletonCards, Switch } from './ui';
@@ -84,7 +83,10 @@ export function SchedulePage() {
       <PageHeader
         id="schedule-title"
         title="Programme rights"
-        lead="Switch start-over or catch-up off for single programmes. A programme switched off leaves the viewers' listings on their next request."
+        lead={
+          'Switch start-over or catch-up off for single programmes. A programme switched off leaves ' +
+          "the viewers' listings on their next request."
+        }
       />
       {rules.isError && !rules.data && (
         <QueryProblem error={rules.error} what="The channels" onRetry={() => void rules.refetch()} />
@@ -207,7 +209,9 @@ function catchupWords(e: ScheduleEntry): string | null {
   if (e.catchup.available) return `On Catch-Up until ${formatDateTime(new Date(e.catchup.expires_at), undefined, false)}`;
   switch (e.catchup.reason) {
     case 'program_not_eligible':
-      return 'Not on Catch-Up (switched off, or by the channel rules)';
+      return e.catchup_eligible
+        ? 'Not on Catch-Up: the channel rules do not offer it'
+        : 'Not on Catch-Up: switched off for this programme';
     case 'catch_up_window_expired':
       return 'Catch-Up window over';
     case 'not_recorded':
@@ -222,7 +226,7 @@ function RightsRow({ entry, channelId, date, tz }: { entry: ScheduleEntry; chann
   const [error, setError] = useState<string | null>(null);
   const [pendingField, setPendingField] = useState<keyof Rights | null>(null);
   const inFlight = useRef(false);
-  const when = formatTimeRange(new Date(entry.start_time), new Date(entry.end_time));
+  const when = formatProgrammeTimes(new Date(entry.start_time), new Date(entry.end_time));
 
   const change = (field: keyof Rights, on: boolean) => {
     if (inFlight.current) return;
@@ -244,9 +248,12 @@ function RightsRow({ entry, channelId, date, tz }: { entry: ScheduleEntry; chann
   };
 
   const episode =
-    entry.season_number != null || entry.episode_number != null
-      ? `${entry.season_number != null ? `S${entry.season_number}` : ''}${entry.episode_number != null ? ` E${entry.episode_number}` : ''}`.trim()
-      : null;
+    [
+      entry.season_number != null ? `S${entry.season_number}` : '',
+      entry.episode_number != null ? `E${entry.episode_number}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ') || null;
   const state = catchupWords(entry);
   // While a change is on its way the switch already shows it.
   const sent: Rights = save.isPending ? save.variables.rights : {};

@@ -3,10 +3,18 @@
 
 import { useEffect, useId, useRef, useState } from 'react';
 import { Link } from 'react-router';
-import { formatTimeRange } from '../rules/timeLabels';
 import { ACTION_WORDS, countStates, stateLook } from './encoderState';
 import { describeAdminError } from './errors';
-import { cleanupSummary, formatBytes, formatClockTime, formatCount, formatDateTime, formatDuration, plural } from './format';
+import {
+  cleanupSummary,
+  formatBytes,
+  formatClockTime,
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatProgrammeTimes,
+  plural,
+} from './format';
 import {
   useCleanup,
   useEncoderAction,
@@ -136,7 +144,7 @@ function EncoderCard({ row, onViewLog }: { row: EncoderStatus; onViewLog: () => 
             <>
               <span className="muted">On air</span> <strong>{onAir.title}</strong>{' '}
               <span className="muted">
-                {formatTimeRange(new Date(onAir.start_time), new Date(onAir.end_time))}
+                {formatProgrammeTimes(new Date(onAir.start_time), new Date(onAir.end_time))}
               </span>
             </>
           ) : (
@@ -182,10 +190,14 @@ function EncoderCard({ row, onViewLog }: { row: EncoderStatus; onViewLog: () => 
             </button>
           ))}
           <span className="spacer" />
-          <button type="button" className="button ghost" onClick={onViewLog} aria-label={`View log of ${row.channel_name}`}>
+          <button type="button" className="link-button" onClick={onViewLog} aria-label={`View log of ${row.channel_name}`}>
             View log
           </button>
-          <Link className="button ghost" to={`/admin/coverage#archive-${row.channel_key}`}>
+          <Link
+            className="link-button"
+            to={`/admin/coverage#archive-${row.channel_key}`}
+            aria-label={`Archive of ${row.channel_name}`}
+          >
             Archive
           </Link>
         </div>

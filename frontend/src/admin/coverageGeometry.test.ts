@@ -126,9 +126,9 @@ describe('gapKind', () => {
 
 describe('views', () => {
   it('offers the whole window and the shorter views', () => {
-    expect(zoomChoices(168)).toEqual([168, 24, 6, 1]);
-    expect(zoomChoices(24)).toEqual([24, 6, 1]);
-    expect(zoomChoices(2)).toEqual([2, 1]);
+    expect(zoomChoices(168)).toEqual([168, 24, 6, 1, 0.25]);
+    expect(zoomChoices(24)).toEqual([24, 6, 1, 0.25]);
+    expect(zoomChoices(2)).toEqual([2, 1, 0.25]);
   });
   it('shows the last hours of the window, never more than the window', () => {
     const hour = viewAxis(WEEK, 1, 800);

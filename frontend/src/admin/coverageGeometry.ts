@@ -104,7 +104,7 @@ export function gapKind(gap: Span, window: Span): GapKind {
 /** The views an operator can pick, in hours: the whole retention window first, then the shorter
  *  ones that are shorter than it. */
 export function zoomChoices(retentionHours: number): number[] {
-  const shorter = [24, 6, 1].filter((h) => h < retentionHours);
+  const shorter = [24, 6, 1, 0.25].filter((h) => h < retentionHours);
   return [retentionHours, ...shorter];
 }
 

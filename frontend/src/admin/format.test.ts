@@ -6,6 +6,7 @@ import {
   formatDateTime,
   formatDuration,
   formatHours,
+  formatProgrammeTimes,
   formatSpan,
   formatWindow,
   plural,
@@ -57,6 +58,11 @@ describe('durations', () => {
     expect(formatWindow(2)).toBe('2 hours');
     expect(formatWindow(24)).toBe('24 hours (1 day)');
     expect(formatWindow(168)).toBe('168 hours (7 days)');
+  });
+  it('writes programme times to the second only when they need it', () => {
+    const at = (t: string) => new Date(`2026-06-02T${t}Z`);
+    expect(formatProgrammeTimes(at('13:00:00'), at('13:10:00'), 'Europe/London')).toBe('14:00 – 14:10');
+    expect(formatProgrammeTimes(at('13:02:20'), at('13:02:40'), 'UTC')).toBe('13:02:20 – 13:02:40');
   });
   it('writes a date and time in the zone asked for', () => {
     const at = new Date('2026-06-02T13:02:05Z');

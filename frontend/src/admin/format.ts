@@ -89,6 +89,20 @@ export function formatClockTime(date: Date, timeZone?: string): string {
   }).format(date);
 }
 
+/** A programme's times: "14:00 – 14:10", to the second when either is not on a whole minute
+ *  ("14:02:20 – 14:02:40": short test programmes). */
+export function formatProgrammeTimes(start: Date, end: Date, timeZone?: string): string {
+  const seconds = start.getUTCSeconds() !== 0 || end.getUTCSeconds() !== 0;
+  const f = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: seconds ? '2-digit' : undefined,
+    hourCycle: 'h23',
+    timeZone,
+  });
+  return `${f.format(start)} – ${f.format(end)}`;
+}
+
 /** "Tue 3 Jun, 14:02:05" (seconds by default: the console reads gaps to the second) */
 export function formatDateTime(date: Date, timeZone?: string, seconds = true): string {
   const day = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone }).format(

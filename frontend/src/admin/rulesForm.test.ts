@@ -74,7 +74,8 @@ describe('checkRules', () => {
     expect(c.changes).toEqual({ tstv_enabled: false, catchup_window_hours: 72 });
   });
   it('refuses retention below a window raised above it, rather than sending it', () => {
-    const c = checkRules({ ...saved, catchup_window_hours: 48 }, { ...draftOf({ ...saved, catchup_window_hours: 48 }), viewerWindow: 168 });
+    const short = { ...saved, catchup_window_hours: 48 };
+    const c = checkRules(short, { ...draftOf(short), viewerWindow: 168 });
     expect(c.valid).toBe(false);
     expect(c.dirty).toBe(true);
     expect(c.errors.retention).toMatch(/^Retention must be at least the viewer window \(168 h\)/);

@@ -73,7 +73,10 @@ export function retentionProblem(typed: string, viewerWindow: number): string | 
   if (hours < 1) return 'Retention must be at least 1 hour.';
   if (hours > MAX_RETENTION_HOURS) return `Retention can be at most ${MAX_RETENTION_HOURS} hours (31 days).`;
   if (hours < viewerWindow) {
-    return `Retention must be at least the viewer window (${viewerWindow} h): programmes still offered to viewers would be deleted.`;
+    return (
+      `Retention must be at least the viewer window (${viewerWindow} h): ` +
+      'programmes still offered to viewers would be deleted.'
+    );
   }
   return null;
 }

@@ -89,7 +89,8 @@ export function Switch({
   label: string;
   hint?: string;
   disabled?: boolean;
-  /** When the visible label is not unique on the page ("Catch-up"): the full name, starting with it. */
+  /** The name (the visible label by default; the hint is its description). When the label is not
+   *  unique on the page ("Catch-up"): the full name, starting with the label. */
   accessibleName?: string;
 }) {
   const hintId = useId();
@@ -100,7 +101,7 @@ export function Switch({
         role="switch"
         checked={checked}
         disabled={disabled}
-        aria-label={accessibleName}
+        aria-label={accessibleName ?? label}
         aria-describedby={hint ? hintId : undefined}
         onChange={(e) => {
           onChange(e.currentTarget.checked);

@@ -2,10 +2,16 @@
 // rotated keys with their dates, and *Rotate key*.
 
 import { useId, useRef, useState } from 'react';
+import { useNow } from '../components/useNow';
 import { describeAdminError } from './errors';
 import { formatDateTime, formatDuration, plural } from './format';
 import { useChannelKeys, useRevealedKey, useRotateKey } from './queries';
 import { ConfirmDialog } from './ui';
+
+/** A key's age now: the API's (at its answer) or, later, from its creation on this clock. */
+function ageOf(ageSeconds: number, createdAt: string, now: Date): number {
+  return Math.max(ageSeconds, (now.getTime() - Date.parse(createdAt)) / 1000);
+}
 
 /** Rotated keys listed (newest first). */
 const SHOWN_ROTATED = 5;
@@ -24,6 +30,8 @@ export function KeysPanel({ channelKey, channelName }: { channelKey: string; cha
   const [confirming, setConfirming] = useState(false);
   const [feedback, setFeedback] = useState<Feedback | null>(null);
   const inFlight = useRef(false);
+  // The age moves on between refreshes of the key list.
+  const now = useNow(5_000);
 
   const doRotate = () => {
     setConfirming(false);
@@ -80,7 +88,7 @@ export function KeysPanel({ channelKey, channelName }: { channelKey: string; cha
               <div>
                 <dt>Age</dt>
                 <dd>
-                  {formatDuration(active.age_seconds)}{' '}
+                  {formatDuration(ageOf(active.age_seconds, active.created_at, now))}{' '}
                   <span className="muted">(since {formatDateTime(new Date(active.created_at), undefined, false)})</span>
                 </dd>
               </div>

@@ -55,8 +55,16 @@ def wait_until(check: object, within: float, what: str, every: float = 0.2) -> o
     raise AssertionError(f"timed out after {within} s waiting for {what} (last: {last!r})")
 
 
-async def add_short_loop_channel(url: str, key: str, loop_seconds: int, around: datetime) -> uuid.UUID:
-    """A channel whose programmes last `loop_seconds`, aligned on the schedule epoch like the seed."""
+async def add_short_loop_channel(
+    url: str,
+    key: str,
+    loop_seconds: int,
+    around: datetime,
+    genre: str = "Test",
+    title: str = "Short programme",
+) -> uuid.UUID:
+    """A channel whose programmes last `loop_seconds`, aligned on the schedule epoch like the seed;
+    its programmes are titled "{title} {n}" and of one `genre`."""
     engine = make_engine(Settings(database_url=url))
     first = int((around - timedelta(minutes=10) - SCHEDULE_EPOCH).total_seconds()) // loop_seconds
     try:
@@ -67,7 +75,7 @@ async def add_short_loop_channel(url: str, key: str, loop_seconds: int, around: 
                     id=channel_id,
                     name=f"E2E {key}",
                     number=900 + secrets.randbelow(99),
-                    genre="Test",
+                    genre=genre,
                     loop_seconds=loop_seconds,
                     cdn_channel_key=key,
                     tstv_enabled=True,
@@ -81,8 +89,8 @@ async def add_short_loop_channel(url: str, key: str, loop_seconds: int, around: 
                 {
                     "id": uuid.uuid4(),
                     "channel_id": channel_id,
-                    "title": f"Short programme {k}",
-                    "genre": "Test",
+                    "title": f"{title} {k}",
+                    "genre": genre,
                     "start_time": SCHEDULE_EPOCH + timedelta(seconds=k * loop_seconds),
                     "end_time": SCHEDULE_EPOCH + timedelta(seconds=(k + 1) * loop_seconds),
                     "catchup_eligible": True,

@@ -11,11 +11,7 @@ export function ChannelCard({ channel, now }: { channel: EpgChannel; now: Date }
   const span = programme ? spanOf(programme) : null;
   return (
     <li className="channel-card">
-      <Link
-        to={`/watch/live/${channel.id}`}
-        className="channel-link"
-        aria-label={`${channel.number} ${channel.name}${programme ? `: ${programme.title}` : ''}. Watch live`}
-      >
+      <Link to={`/watch/live/${channel.id}`} className="channel-link">
         <ChannelLogo url={channel.logo_url} number={channel.number} name={channel.name} />
         <div className="channel-body">
           <div className="channel-name">
@@ -36,6 +32,7 @@ export function ChannelCard({ channel, now }: { channel: EpgChannel; now: Date }
         <span className="live-pill" aria-hidden="true">
           LIVE
         </span>
+        <span className="sr-only">Watch live</span>
       </Link>
     </li>
   );

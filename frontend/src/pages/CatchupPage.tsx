@@ -140,7 +140,9 @@ function ByDate({ channels, params, setParams, note }: ViewProps) {
   ];
   const pages = useCatchupByDate(date, tz, genre, channel);
   const programs = pages.data?.pages.flatMap((p) => p.programs) ?? [];
-  const locked = aired.filter(({ e }) => e.catchup && !e.catchup.available && (!genre || e.genre === genre));
+  const locked = aired
+    .filter(({ e }) => e.catchup && !e.catchup.available && (!genre || e.genre === genre))
+    .sort((a, b) => b.e.end_time.localeCompare(a.e.end_time)); // newest first, as the list above
 
   const set = (patch: Record<string, string>) => {
     const next = { view: 'date', date, genre, channel, ...patch };

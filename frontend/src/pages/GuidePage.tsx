@@ -115,12 +115,14 @@ export function GuidePage() {
                         data-col={col}
                         data-start={entry.start_time}
                         onClick={() => setSelected({ entry, channel })}
-                        aria-label={`${entry.title}, ${formatTimeOfDay(new Date(entry.start_time))}, ${channel.name}: ${cellWords(state)}`}
                       >
                         <span className="guide-cell-title">{entry.title}</span>
                         <span className="guide-cell-meta">
                           {state.kind === 'locked' && <Icon name="lock" />}
                           {formatTimeOfDay(new Date(entry.start_time))} {cellHint(state)}
+                        </span>
+                        <span className="sr-only">
+                          , {channel.name}: {cellWords(state)}
                         </span>
                       </button>
                     );

@@ -395,6 +395,7 @@ export function Player({ target }: { target: WatchTarget }) {
             onRetry={() => setAttempt((a) => a + 1)}
             liveLink={mode === 'live' ? null : watchPath('live', channelId)}
             catchupLink={catchupLink}
+            listLink={`/catchup?view=channel&channel=${channelId}`}
           />
         )}
         {!shownProblem && (

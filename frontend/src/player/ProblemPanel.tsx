@@ -6,10 +6,14 @@ interface Props {
   onRetry: () => void;
   liveLink: string | null;
   catchupLink: string | null;
+  /** The channel's catch-up list, for a programme that cannot be watched. */
+  listLink: string | null;
 }
 
 /** What went wrong, in words, and what the viewer can do next. */
-export function ProblemPanel({ problem, onRetry, liveLink, catchupLink }: Props) {
+const NOT_WATCHABLE = new Set(['expired', 'not_recorded', 'not_eligible']);
+
+export function ProblemPanel({ problem, onRetry, liveLink, catchupLink, listLink }: Props) {
   return (
     <div className="problem" role="alert">
       <h2>{problem.title}</h2>
@@ -23,6 +27,11 @@ export function ProblemPanel({ problem, onRetry, liveLink, catchupLink }: Props)
         {problem.kind === 'not_on_air' && catchupLink && (
           <Link className="button primary" to={catchupLink} replace>
             Watch on Catch-Up
+          </Link>
+        )}
+        {listLink && NOT_WATCHABLE.has(problem.kind) && (
+          <Link className="button primary" to={listLink}>
+            More from this channel on Catch-Up
           </Link>
         )}
         {liveLink && problem.kind !== 'no_subscription' && problem.kind !== 'unavailable' && (

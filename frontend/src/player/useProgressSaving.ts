@@ -1,6 +1,7 @@
 // J4: a TSTV session for a start-over or catch-up playback, and its heartbeat with the position:
 // every 30 s while playing, and on pause, seek, end, leaving the page, closing or hiding the tab.
 
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef } from 'react';
 import { api, unwrap } from '../api/client';
 import { HEARTBEAT_SECONDS, ProgressSaver } from '../rules/progressSaver';
@@ -23,6 +24,7 @@ export interface ProgressSaving {
 /** Saves while `target` is set; `playing` drives the heartbeat. */
 export function useProgressSaving(target: SavingTarget | null, playing: boolean): ProgressSaving {
   const saverRef = useRef<ProgressSaver | null>(null);
+  const queryClient = useQueryClient();
   const key = target ? `${target.sessionType}:${target.channelKey}:${target.entryId}` : '';
 
   useEffect(() => {
@@ -54,6 +56,10 @@ export function useProgressSaving(target: SavingTarget | null, playing: boolean)
           keepalive: leaving,
         }),
       );
+      // Where the viewer goes next (Home's Continue Watching, a listing) shows the new position.
+      void queryClient.invalidateQueries({ queryKey: ['viewing'] });
+      void queryClient.invalidateQueries({ queryKey: ['tstv', 'catchup'] });
+      void queryClient.invalidateQueries({ queryKey: ['epg', 'guide'] });
     });
     saverRef.current = saver;
     const leave = () => void saver.flush(true);

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.conftest import BACKEND_DIR
+from tests.stack import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,3 +87,40 @@ def sign_in(page: Page, base: str, email: str, password: str, path: str = "/") -
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+# ---- what a viewer sees of the player ------------------------------------------------------
+
+_PLAYBACK_JS = """() => {
+  const v = document.querySelector('video');
+  const seek = document.querySelector('input[aria-label="Seek"]');
+  return {t: v ? v.currentTime : 0, ready: v ? v.readyState : 0, paused: v ? v.paused : true,
+          position: seek ? Number(seek.value) : null, loads: window.__loads || 0};
+}"""
+
+
+def playback(page: Page) -> dict[str, Any]:
+    """The video element's clock, and the seek bar's position read at the same instant."""
+    state: dict[str, Any] = page.evaluate(_PLAYBACK_JS)
+    return state
+
+
+def first_frame(page: Page, within: float = 15, after_loads: int = 0) -> float:
+    """Wait for a playing picture (of a load later than `after_loads`); returns the seconds it took."""
+    started = time.monotonic()
+    wait_until(
+        lambda: (s := playback(page))["loads"] > after_loads and s["ready"] >= 2 and not s["paused"],
+        within,
+        "first frame",
+        every=0.02,
+    )
+    return time.monotonic() - started
+
+
+def video_loads(page: Page) -> int:
+    return int(playback(page)["loads"])
+
+
+def plays_on(page: Page, by: float = 2.0) -> None:
+    begin = playback(page)["t"]
+    wait_until(lambda: playback(page)["t"] >= begin + by, by + 15, f"playback to advance {by} s", every=0.1)

@@ -26,7 +26,18 @@ import m3u8
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
-from tests.browser import Viewer, chromium, launch, new_viewer, screenshot, sign_in
+from tests.browser import (
+    Viewer,
+    chromium,
+    first_frame,
+    launch,
+    new_viewer,
+    playback,
+    plays_on,
+    screenshot,
+    sign_in,
+    video_loads,
+)
 from tests.stack import PASSWORD, Stack, add_short_loop_channel, running_stack, wait_until
 
 LONG_S = 90
@@ -154,49 +165,14 @@ def _position(page: Page) -> float:
     return float(_seek(page).input_value(timeout=10_000))
 
 
-_PLAYBACK_JS = """() => {
-  const v = document.querySelector('video');
-  const seek = document.querySelector('input[aria-label="Seek"]');
-  return {t: v ? v.currentTime : 0, ready: v ? v.readyState : 0, paused: v ? v.paused : true,
-          position: seek ? Number(seek.value) : null, loads: window.__loads || 0};
-}"""
-
-
-def _video(page: Page) -> dict[str, Any]:
-    """The video element's clock, and the seek bar's position read at the same instant."""
-    state: dict[str, Any] = page.evaluate(_PLAYBACK_JS)
-    return state
-
-
-def _first_frame(page: Page, within: float = 15, after_loads: int = 0) -> float:
-    """Wait for a playing picture (of a load later than `after_loads`); returns the seconds it took."""
-    started = time.monotonic()
-    wait_until(
-        lambda: (s := _video(page))["loads"] > after_loads and s["ready"] >= 2 and not s["paused"],
-        within,
-        "first frame",
-        every=0.02,
-    )
-    return time.monotonic() - started
-
-
-def _loads(page: Page) -> int:
-    return int(_video(page)["loads"])
-
-
 def _started_at(page: Page) -> float:
     """Where in the programme playback began: the seek bar's position less what has played since
     the first frame (call it right after `_first_frame`)."""
-    first = _video(page)
+    first = playback(page)
     now: dict[str, Any] = wait_until(  # type: ignore[assignment]
-        lambda: (s := _video(page))["position"] is not None and s, 10, "the seek bar"
+        lambda: (s := playback(page))["position"] is not None and s, 10, "the seek bar"
     )
     return float(now["position"]) - float(now["t"] - first["t"])
-
-
-def _plays_on(page: Page, by: float = 2.0) -> None:
-    begin = _video(page)["t"]
-    wait_until(lambda: _video(page)["t"] >= begin + by, by + 15, f"playback to advance {by} s", every=0.1)
 
 
 def _tune(page: Page, channel_name: str) -> None:
@@ -278,7 +254,7 @@ def test_a_rejected_token_signs_out_and_comes_back_after_sign_in(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(stack.api + watch)
-    _first_frame(page)
+    first_frame(page)
     assert not any(forged in line for line in v.console)
     v.context.close()
 
@@ -351,17 +327,17 @@ def test_catchup_resumes_where_the_viewer_stopped_on_another_device_too(
     page = viewer.page
     started = time.monotonic()
     page.goto(stack.api + path)
-    _first_frame(page)
+    first_frame(page)
     catchup_start = time.monotonic() - started
     assert _started_at(page) <= 1, "a programme never watched starts at its beginning"
     expect(_badge(page)).to_have_text("CATCH-UP")
     assert catchup_start < 5, catchup_start
-    _plays_on(page, 7)  # past the 5 s under which nothing is worth resuming
+    plays_on(page, 7)  # past the 5 s under which nothing is worth resuming
     # Keyboard: Space pauses (and saves), Right seeks 10 s, Left comes back.
     page.keyboard.press("Space")
     expect(page.get_by_role("button", name="Play")).to_be_visible()
     paused_at = _position(page)
-    wait_until(lambda: _video(page)["paused"], 5, "pause")
+    wait_until(lambda: playback(page)["paused"], 5, "pause")
     screenshot(page, "catchup-paused")
     saved = time.monotonic()
 
@@ -373,7 +349,7 @@ def test_catchup_resumes_where_the_viewer_stopped_on_another_device_too(
     shown = re.search(r"Resuming from (\d+):(\d\d)", toast.text_content() or "")
     assert shown, toast.text_content()
     assert abs(int(shown[1]) * 60 + int(shown[2]) - paused_at) <= 1.5
-    _first_frame(other.page)
+    first_frame(other.page)
     assert abs(_position(other.page) - paused_at) <= 1.5
     screenshot(other.page, "catchup-resume")
     other.page.get_by_role("button", name="Start from beginning").click()
@@ -381,7 +357,7 @@ def test_catchup_resumes_where_the_viewer_stopped_on_another_device_too(
     other.context.close()
 
     page.keyboard.press("Space")
-    wait_until(lambda: not _video(page)["paused"], 5, "play again")
+    wait_until(lambda: not playback(page)["paused"], 5, "play again")
     before = _position(page)
     page.keyboard.press("ArrowRight")
     wait_until(lambda: _position(page) >= before + 8, 5, "seek 10 s forward")
@@ -406,7 +382,7 @@ def test_prompt_shows_on_tuning_leaves_after_10_s_and_never_comes_back(
     expect(prompt.get_by_role("button", name="Continue Live")).to_be_visible()
     expect(prompt).to_contain_text(re.compile(r"Started (less than a minute|\d+ min) ago"))
     expect(prompt).to_contain_text("Closes in")
-    _first_frame(page)
+    first_frame(page)
     expect(_badge(page)).to_have_text("LIVE")
     screenshot(page, "live-prompt")
     expect(prompt).to_be_hidden(timeout=12_000)
@@ -425,40 +401,40 @@ def test_accept_startover_jump_to_live_and_the_live_edge_switch(
     _tune(page, f"E2E {long_channel.key}")
     prompt = page.get_by_role("dialog")
     expect(prompt).to_be_visible(timeout=2000)
-    _first_frame(page)
+    first_frame(page)
 
-    loads = _loads(page)
+    loads = video_loads(page)
     prompt.get_by_role("button", name="Start from Beginning").click()
-    took = _first_frame(page, after_loads=loads)
+    took = first_frame(page, after_loads=loads)
     expect(page).to_have_url(f"{stack.api}/watch/startover/{long_channel.id}/{p.id}")
     assert abs(_started_at(page)) <= 1.0, "starts at the programme's first frame"
     expect(_badge(page)).to_have_text("START OVER")
     assert took < 3, took
     expect(page.get_by_role("button", name="Jump to Live")).to_be_visible()
     expect(_seek(page)).to_have_attribute("aria-valuetext", re.compile(r"^-\d+:\d\d$"))  # behind live
-    _plays_on(page, 2)
+    plays_on(page, 2)
     screenshot(page, "startover")
 
-    loads = _loads(page)
+    loads = video_loads(page)
     page.get_by_role("button", name="Jump to Live").click()
     expect(_badge(page)).to_have_text("LIVE")
     expect(page).to_have_url(f"{stack.api}/watch/live/{long_channel.id}")
-    _first_frame(page, after_loads=loads)
+    first_frame(page, after_loads=loads)
     expect(_seek(page)).to_have_attribute("aria-valuetext", "Live")
     expect(page.get_by_role("button", name="Jump to Live")).to_have_count(0)
     expect(page.get_by_role("dialog")).to_have_count(0)  # not offered again after Jump to Live
 
     # Start Over from the bar, then fast-forward: within 30 s of live it becomes live by itself.
-    loads = _loads(page)
+    loads = video_loads(page)
     page.get_by_role("button", name="Start Over").click()
     expect(_badge(page)).to_have_text("START OVER")
-    _first_frame(page, after_loads=loads)
+    first_frame(page, after_loads=loads)
     for _ in range(12):
         if _forward_10(page):
             break
     expect(_badge(page)).to_have_text("LIVE")
     expect(page).to_have_url(f"{stack.api}/watch/live/{long_channel.id}")
-    _plays_on(page, 2)
+    plays_on(page, 2)
     screenshot(page, "live")
 
 
@@ -477,7 +453,7 @@ def test_a_startover_carries_on_live_when_the_programme_ends(
     p = _wait_for_elapsed(stack, long_channel, LONG_S - 30, LONG_S - 20)
     page = viewer.page
     page.goto(f"{stack.api}/watch/startover/{long_channel.id}/{p.id}")
-    _first_frame(page)
+    first_frame(page)
     expect(_badge(page)).to_have_text("START OVER")
     # Closer to live, but not within the 30 s that would switch to live by itself.
     while _behind_live(page) >= 42:
@@ -490,7 +466,7 @@ def test_a_startover_carries_on_live_when_the_programme_ends(
     wait_until(lambda: time.time() > p.end, p.end - time.time() + 5, "the programme's end", every=0.5)
     expect(_badge(page)).to_have_text("LIVE")
     expect(page).to_have_url(f"{stack.api}/watch/live/{long_channel.id}")
-    _plays_on(page, 1)
+    plays_on(page, 1)
     expect(page.get_by_role("dialog")).to_have_count(0)  # a programme started over is not offered again
     assert _behind_live(page) >= 25, "carries on where the viewer was, not at the live edge"
     assert _position(page) > position, "from the same programme, further on"
@@ -498,7 +474,7 @@ def test_a_startover_carries_on_live_when_the_programme_ends(
     nxt = _programme_at(stack, long_channel, p.end)
     title = page.get_by_role("heading", level=1)
     expect(title).to_contain_text(_title(stack, nxt), timeout=int((behind + 45) * 1000))
-    _plays_on(page, 2)
+    plays_on(page, 2)
 
 
 def _title(stack: Stack, p: Programme) -> str:
@@ -538,8 +514,8 @@ def test_plays_when_opened_as_localhost_or_the_lan_address(
     watch = f"/watch/live/{long_channel.id}"
     v = new_viewer(browser)
     sign_in(v.page, f"http://localhost:{port}", VIEWER, PASSWORD, watch)
-    _first_frame(v.page)
-    _plays_on(v.page, 2)
+    first_frame(v.page)
+    plays_on(v.page, 2)
     v.context.close()
 
     lan = _lan_address()
@@ -554,7 +530,7 @@ def test_plays_when_opened_as_localhost_or_the_lan_address(
     try:
         v = new_viewer(secure)
         sign_in(v.page, base, VIEWER, PASSWORD, watch)
-        _first_frame(v.page)
-        _plays_on(v.page, 2)
+        first_frame(v.page)
+        plays_on(v.page, 2)
     finally:
         secure.close()

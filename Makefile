@@ -7,9 +7,11 @@ run:
 test:
 	bash scripts/test.sh
 
-# Benchmarks (not part of `make test`; figures in docs/PERFORMANCE.md). They need wrk and PostgreSQL.
+# Benchmarks (not part of `make test`; figures in docs/PERFORMANCE.md). They need wrk, PostgreSQL and chromium.
 bench:
-	bash scripts/bootstrap.sh wrk nginx-light
+	bash scripts/bootstrap.sh wrk nginx-light chromium
+	bash scripts/build_web.sh
 	cd backend && uv run --frozen python -m bench.bench_playlists
 	cd backend && uv run --frozen python -m bench.bench_catalogue
 	cd backend && uv run --frozen python bench/bench_simlive.py
+	cd backend && uv run --frozen python -m bench.bench_player

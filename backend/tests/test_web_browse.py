@@ -211,11 +211,19 @@ def test_a_programme_watched_a_little_is_on_home_with_its_progress_on_another_de
     expect(page.get_by_test_id("mode-badge")).to_have_text("CATCH-UP")
     wait_until(lambda: (playback(page)["position"] or 0) >= 8, 20, "8 s of the programme")
     page.get_by_role("link", name="Home", exact=True).click()  # leaving the player saves
+
+    def saved() -> float:
+        r = stack.get(f"/api/v1/viewing/bookmarks/tstv_catchup/{p.id}")
+        return float(r.json()["position_seconds"]) if r.status_code == 200 else 0.0
+
+    wait_until(lambda: saved() >= 7, 5, "the position saved on leaving the player")
     rail = page.get_by_role("region", name="Continue Watching")
     card = rail.get_by_role("link", name=f"Resume {p.title}", exact=True)
     expect(card).to_be_visible()
     progress = card.locator("[role=progressbar]")
-    expect(progress).to_have_attribute("aria-valuenow", re.compile(r"^[3-7]\d$"))  # ~8-12 s of 20
+    expect(progress).to_have_attribute(
+        "aria-valuenow", re.compile(r"^[3-7]\d$"), timeout=10_000
+    )  # 8-12 s of 20
     expect(rail).to_contain_text(re.compile(r"\d+ s left|Less than a minute left|min left"))
     expect(rail).to_contain_text(re.compile(r"Expires in \d"))
     screenshot(page, "home")

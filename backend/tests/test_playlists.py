@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.models import ScheduleEntry
-from app.services.archive_layout import RunInfo
+from app.services.archive_layout import INIT_NAMES, RunInfo
 from app.services.playback_service import END_OF_PROGRAMME_GRACE_SEGMENTS, cdn_base_for
 from tests.archive_factory import write_run
 from tests.playlist_helpers import ArchiveChannel, create_channel, get_playlist, media_playlists
@@ -92,6 +92,37 @@ async def test_catchup_is_vod_of_exactly_the_programme(
         assert f"/{run_a.run_id}/{rendition}/init_" in pl.segments[0].init_section.uri
         assert all(s.uri.startswith(cdn + f"/{ch.key}/{run_a.run_id}/{rendition}/") for s in pl.segments)
         assert not any(s.discontinuity for s in pl.segments)
+
+
+async def test_audio_segments_longer_than_video_do_not_start_the_audio_a_segment_early(
+    client: httpx.AsyncClient,
+    viewer_headers: dict[str, str],
+    app: FastAPI,
+    settings: Settings,
+    t0: datetime,
+    frozen_clock: Callable[[Any], None],
+) -> None:
+    """FFmpeg's audio segments end a few ms after the video's (whole AAC frames), so the audio
+    segment before a programme reaches 11 ms into it. Playlists that began with it started the audio
+    6 s before the video, and Shaka then started start-over a segment off."""
+    ch = await create_channel(app, t0, PROG, 3)
+    root = settings.hls_segment_dir
+    run = write_run(root, ch.key, t0, t0 + timedelta(seconds=180), renditions=("video",))
+    audio = root / ch.key / run.run_id / "audio"
+    (audio / INIT_NAMES["audio"]).touch()
+    for seq in range(30):
+        wall = (t0 + timedelta(seconds=6 * seq)).strftime("%Y%m%dT%H%M%S")
+        (audio / f"{wall}_{seq:06d}_6011000.m4s").touch()
+    app.state.archive.rescan_channel(ch.key)
+    frozen_clock(t0 + timedelta(seconds=200))
+    for mode in ("catchup", "startover"):
+        frozen_clock(t0 + timedelta(seconds=200 if mode == "catchup" else 90))
+        _, media = await media_playlists(client, _url(ch, mode, 1), viewer_headers)
+        for rendition, pl in media.items():
+            assert _pdt_of_first(pl) == t0 + timedelta(seconds=PROG), (mode, rendition)
+            assert pl.start is not None and pl.start.time_offset == pytest.approx(0, abs=0.001)
+        if mode == "catchup":
+            assert len(media["video"].segments) == len(media["audio"].segments) == 10
 
 
 async def test_programme_across_restart_and_key_change_has_discontinuity(

@@ -47,9 +47,18 @@ def select_segments(
     Where a new run overlaps the end of the previous one (a restart or key rotation starts the new
     encoder before the old one stops), the new run wins and the old run's tail (a partial segment
     written as it was stopped) is dropped: no repeated picture, no gap.
+
+    A segment sticking out of the range with less than the tolerance inside it is left out: audio
+    segments end a few milliseconds off the video's boundaries, and an audio playlist that began
+    with the previous programme's last segment would start 6 s before the video one, which put
+    Shaka's start position a segment off (the renditions' EXT-X-START offsets then disagree).
     """
     out: list[Segment] = []
     for seg in index.iter_range(channel_key, rendition, start, end):
+        if (seg.start < start and seg.end - start < _OVERLAP_TOLERANCE_S) or (
+            seg.end > end and end - seg.start < _OVERLAP_TOLERANCE_S
+        ):
+            continue
         if out and seg.start < out[-1].end - _OVERLAP_TOLERANCE_S:
             if seg.run.run_id == out[-1].run.run_id:
                 continue  # cannot happen within one run; be safe

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     web_app_dir: Path = REPO_DIR / "frontend" / "dist"
     startover_prompt_after_seconds: int = Field(default=180, ge=0, le=24 * 3600)
 
+    # How often the catch-up expiry notifications are looked for (J6: new ones show within a minute).
+    expiry_notifications_every_seconds: int = Field(default=60, ge=5, le=24 * 3600)
+
     # Bearer token Prometheus scrapes /metrics with (besides an admin's JWT); empty: admins only.
     metrics_token: str = ""
 

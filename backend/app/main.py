@@ -91,11 +91,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             tasks.append(asyncio.create_task(_every(3600, keep_schedule_filled, "schedule_fill")))
 
-            # Catch-up expiry notifications (SPEC J6): hourly, idempotent.
+            # Catch-up expiry notifications (SPEC J6): every minute by default, idempotent.
             async def expiry_notifications() -> None:
                 await run_expiry_notifications(db.sessionmaker, clock.now(), app.state.archive)
 
-            tasks.append(asyncio.create_task(_every(3600, expiry_notifications, "expiry_notifications")))
+            tasks.append(
+                asyncio.create_task(
+                    _every(
+                        settings.expiry_notifications_every_seconds,
+                        expiry_notifications,
+                        "expiry_notifications",
+                    )
+                )
+            )
         # --- SimLive encoders and retention (issue 3) ---
         simlive = SimliveManager(settings, db.sessionmaker)
         app.state.simlive = simlive

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,6 +76,12 @@ async def _candidates(session: AsyncSession, now: datetime) -> list[_Candidate]:
                 ScheduleEntry.end_time <= now,
                 ScheduleEntry.end_time > now - MAX_WINDOW,
                 ScheduleEntry.catchup_eligible.is_(True),
+                # Already notified: skipped in SQL, so the every-minute run stays cheap.
+                ~exists().where(
+                    Notification.profile_id == Bookmark.profile_id,
+                    Notification.kind == KIND_EXPIRING,
+                    Notification.schedule_entry_id == Bookmark.content_id,
+                ),
             )
             .group_by(Profile.user_id, Bookmark.profile_id, Bookmark.content_id)
         )
@@ -144,7 +150,7 @@ async def create_expiry_notifications(
 async def run_expiry_notifications(
     sessionmaker: async_sessionmaker[AsyncSession], now: datetime, archive: rights.ArchiveView
 ) -> int:
-    """The hourly job (also callable directly): idempotent, safe to run concurrently."""
+    """The periodic job (also callable directly): idempotent, safe to run concurrently."""
     async with sessionmaker() as session:
         created = await create_expiry_notifications(session, now, archive)
     if created:

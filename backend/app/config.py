@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # How often the catch-up expiry notifications are looked for (J6: new ones show within a minute).
     expiry_notifications_every_seconds: int = Field(default=60, ge=5, le=24 * 3600)
 
+    # Cloud recordings (network PVR): kept this long after the programme ended; hours per user.
+    recording_retention_days: int = Field(default=90, ge=1, le=3650)
+    recording_quota_hours: float = Field(default=20, gt=0, le=100_000)
+
     # Bearer token Prometheus scrapes /metrics with (besides an admin's JWT); empty: admins only.
     metrics_token: str = ""
 

@@ -32,6 +32,7 @@ from app.routers import (
     logos,
     metrics,
     notifications,
+    recordings,
     sessions,
     tstv_playback,
     viewing,
@@ -43,7 +44,7 @@ from app.services.catalogue_cache import ListingCache
 from app.services.metrics import ChannelsCollector, Metrics
 from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
-from app.services.schedule_service import fill_schedule
+from app.services.recording_service import schedule_job
 from app.services.seed import DEMO_ACCOUNTS, seed_all
 from app.services.simlive_manager import SimliveManager
 
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             async def keep_schedule_filled() -> None:
                 async with db.sessionmaker() as session:
-                    await fill_schedule(session, clock.now())
+                    # Fills the schedule, then series recordings pick up the new episodes (issue 12).
+                    await schedule_job(session, clock.now(), settings, app.state.archive)
 
             tasks.append(asyncio.create_task(_every(3600, keep_schedule_filled, "schedule_fill")))
 
@@ -163,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for r in (catalogue.router, viewing.router, sessions.router, notifications.router, admin_rules.router):
         api.include_router(r)
     api.include_router(tstv_playback.router)
+    api.include_router(recordings.router)  # cloud recordings (issue 12)
     # SimLive control and the ClearKey KMS (issue 3)
     for r in (admin_simlive.router, drm.router, drm.admin_router):
         api.include_router(r)

@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "notifications",
     "tstv_sessions",
     "recordings",
+    "series_recordings",
     "drm_keys",
     "catalogue_state",
 }

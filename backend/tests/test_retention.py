@@ -86,7 +86,7 @@ async def test_cleanup_cutoff_is_exact_and_idempotent(ret_app: FastAPI) -> None:
     calls: list[tuple[str, datetime]] = []
     run_json_bytes = (runs["old"] / "run.json").stat().st_size
 
-    def listener(key: str, cutoff: datetime) -> None:
+    def listener(key: str, cutoff: datetime, kept: object = ()) -> None:
         calls.append((key, cutoff))
 
     res = await retention.cleanup(

@@ -4,7 +4,7 @@ from app.db import Base
 from app.models.channel import CatalogueState, Channel, ScheduleEntry
 from app.models.drm import DrmKey
 from app.models.user import Profile, User
-from app.models.viewing import Bookmark, Notification, Recording, TstvSession
+from app.models.viewing import Bookmark, Notification, Recording, SeriesRecording, TstvSession
 
 __all__ = [
     "Base",
@@ -16,6 +16,7 @@ __all__ = [
     "Profile",
     "Recording",
     "ScheduleEntry",
+    "SeriesRecording",
     "TstvSession",
     "User",
 ]

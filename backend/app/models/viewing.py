@@ -67,20 +67,46 @@ class TstvSession(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SeriesRecording(Base):
+    """A viewer's standing order for a series: every upcoming episode, and each new one as the
+    schedule job adds it, until deleted. Episodes that no longer fit the quota are skipped (counted)."""
+
+    __tablename__ = "series_recordings"
+    __table_args__ = (UniqueConstraint("user_id", "series_id", name="uq_series_recordings_user_series"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    series_id: Mapped[str] = mapped_column(String(64))
+    series_title: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The start of the newest episode already considered: the job looks only at later ones, so an
+    # episode the viewer deleted (or one skipped) is not recorded again.
+    considered_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    skipped_episodes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_skipped_entry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    last_skipped_reason: Mapped[str | None] = mapped_column(String(40))
+
+
 class Recording(Base):
-    """PVR stub: a pointer to a time range of the archive, played with the catch-up playlist."""
+    """A network recording: a pointer to a time range of the archive (the programme's), not a copy.
+    Its status is computed from the archive index, never stored."""
 
     __tablename__ = "recordings"
-    __table_args__ = (UniqueConstraint("user_id", "schedule_entry_id", name="uq_recordings_user_entry"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "schedule_entry_id", name="uq_recordings_user_entry"),
+        Index("ix_recordings_schedule_entry_id", "schedule_entry_id"),
+    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     schedule_entry_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("schedule_entries.id", ondelete="CASCADE")
     )
-    channel_id: Mapped[str] = mapped_column(String(20))
+    channel_id: Mapped[str] = mapped_column(String(20))  # the cdn key
+    series_recording_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("series_recordings.id", ondelete="SET NULL"), index=True
+    )
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
 
 
 class Notification(Base):

@@ -11,7 +11,7 @@ from app.deps import AdminDep, SessionDep, SettingsDep
 from app.errors import ApiError
 from app.routers._common import ADMIN, INVALID, ChannelKey, errors, refusal
 from app.schemas.archive import ChannelCoverageOut, CoverageOut, KeyChangeOut, TimeRangeOut, WindowOut
-from app.services.archive_coverage import ChannelCoverage, Range, channel_coverage, tstv_channels
+from app.services.archive_coverage import ChannelCoverage, Range, coverage
 from app.services.archive_index import ArchiveIndex
 
 router = APIRouter(prefix="/admin/archive", tags=["admin", "archive"])
@@ -40,6 +40,10 @@ def _out(c: ChannelCoverage) -> ChannelCoverageOut:
             KeyChangeOut(at=_at(k.at), key_id=k.key_id, previous_key_id=k.previous_key_id)
             for k in c.key_changes
         ],
+        held_by_recordings=_ranges(c.held.ranges),
+        held_by_recordings_hours=round(c.held.seconds / 3600, 4),
+        held_by_recordings_bytes=c.held.bytes,
+        held_beyond_retention_bytes=c.held.beyond_retention_bytes,
     )
 
 
@@ -48,18 +52,16 @@ async def _coverage(
 ) -> CoverageOut:
     index: ArchiveIndex = request.app.state.archive
     now = clock.now()
-    channels = await tstv_channels(session, channel_key)
-    return CoverageOut(
-        generated_at=now,
-        channels=[_out(channel_coverage(index, ch, now, settings.hls_segment_duration)) for ch in channels],
-    )
+    channels = await coverage(index, session, settings, now, channel_key)
+    return CoverageOut(generated_at=now, channels=[_out(c) for c in channels])
 
 
 @router.get("/coverage", response_model=CoverageOut, responses=errors(*ADMIN))
 async def coverage_endpoint(
     request: Request, session: SessionDep, settings: SettingsDep, _admin: AdminDep
 ) -> CoverageOut:
-    """Every TSTV channel's recorded ranges and gaps inside its retention window."""
+    """Every TSTV channel's recorded ranges and gaps inside its retention window, and what
+    cloud recordings hold."""
     return await _coverage(request, session, settings, None)
 
 
@@ -71,7 +73,8 @@ async def coverage_endpoint(
 async def channel_coverage_endpoint(
     channel_key: ChannelKey, request: Request, session: SessionDep, settings: SettingsDep, _admin: AdminDep
 ) -> ChannelCoverageOut:
-    """One channel's recorded ranges and gaps inside its retention window."""
+    """One channel's recorded ranges and gaps inside its retention window, and what cloud
+    recordings hold."""
     out = await _coverage(request, session, settings, channel_key)
     if not out.channels:
         raise ApiError(404, "channel_not_found")

@@ -43,6 +43,15 @@ class ChannelCoverageOut(BaseModel):
     )
     recorded_until: datetime | None = Field(description="End of the newest recorded video")
     key_changes: list[KeyChangeOut] = Field(description="Where the content key changed, oldest first")
+    held_by_recordings: list[TimeRangeOut] = Field(
+        description="Archived ranges that cloud recordings point at, oldest first; retention keeps them "
+        "(they may be older than the retention window) until no recording needs them"
+    )
+    held_by_recordings_hours: float
+    held_by_recordings_bytes: int = Field(description="Disk their segments take (every rendition)")
+    held_beyond_retention_bytes: int = Field(
+        description="Of which older than the retention window: kept only because of recordings"
+    )
 
 
 class CoverageOut(BaseModel):

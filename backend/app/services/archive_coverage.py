@@ -5,20 +5,28 @@ Built from the archive index's covered ranges and run spans (no directory scan);
 per channel. A 7-day window holds one range per stretch the encoder was up, so a few in normal
 operation; an encoder that flapped all week could leave thousands, so past `MAX_RANGES` the shortest
 gaps are merged away (and counted) while the totals stay exact.
+
+It also says which ranges cloud recordings hold (possibly older than the retention window:
+retention keeps them for the recordings) and how much disk their segments take (a stat per held
+segment, in a worker thread).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.models import Channel
+from app.services import recording_service
 from app.services.archive_index import ArchiveIndex
-from app.services.archive_layout import is_channel_key
+from app.services.archive_layout import RENDITIONS, is_channel_key
 
 MAX_RANGES = 500
 Range = tuple[float, float]
@@ -29,6 +37,16 @@ class KeyChange:
     at: float  # epoch seconds: the first frame under the new key
     key_id: uuid.UUID | None  # None: unencrypted (DRM off)
     previous_key_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class HeldByRecordings:
+    """The archive that recordings point at (one copy, however many viewers recorded it)."""
+
+    ranges: list[Range] = field(default_factory=list)  # archived and held, oldest first
+    seconds: float = 0.0
+    bytes: int = 0  # their segments on disk, every rendition
+    beyond_retention_bytes: int = 0  # of which older than the retention window (kept only for them)
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,7 @@ class ChannelCoverage:
     merged_gaps: int  # gaps too short to list once there were more than MAX_RANGES ranges
     recorded_until: float | None  # the archive's newest video (the live edge when recording)
     key_changes: list[KeyChange]
+    held: HeldByRecordings = field(default_factory=HeldByRecordings)
 
     @property
     def window_start(self) -> datetime:
@@ -103,8 +122,54 @@ def _kid(kid_hex: str | None) -> uuid.UUID | None:
     return uuid.UUID(hex=kid_hex) if kid_hex else None
 
 
+def intersect(a: list[Range], b: list[Range]) -> list[Range]:
+    """The time both sorted, disjoint range lists cover."""
+    out: list[Range] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if hi > lo:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def held_by_recordings(
+    index: ArchiveIndex,
+    root: os.PathLike[str] | str,
+    channel_key: str,
+    held: list[Range],
+    window_start: float,
+) -> HeldByRecordings:
+    """Blocking (stats the held segments: run it in a worker thread)."""
+    ranges = intersect(held, index.covered_ranges(channel_key))
+    total = beyond = 0
+    seen: set[str] = set()
+    for s, e in ranges:
+        for rendition in RENDITIONS:
+            for seg in index.iter_range(channel_key, rendition, s, e):
+                if seg.path in seen:
+                    continue
+                seen.add(seg.path)
+                try:
+                    size = os.stat(os.path.join(root, seg.path)).st_size
+                except FileNotFoundError:
+                    continue
+                total += size
+                if seg.end <= window_start:
+                    beyond += size
+    return HeldByRecordings(ranges, sum(e - s for s, e in ranges), total, beyond)
+
+
 def channel_coverage(
-    index: ArchiveIndex, channel: Channel, now: datetime, segment_duration: int
+    index: ArchiveIndex,
+    channel: Channel,
+    now: datetime,
+    segment_duration: int,
+    held: HeldByRecordings | None = None,
 ) -> ChannelCoverage:
     key = channel.cdn_channel_key or ""
     retention_hours = max(channel.catchup_window_hours, channel.cutv_window_hours)
@@ -127,7 +192,29 @@ def channel_coverage(
         merged_gaps=merged,
         recorded_until=index.latest_end(key),
         key_changes=key_changes(index, key, lo),
+        held=held or HeldByRecordings(),
     )
+
+
+async def coverage(
+    index: ArchiveIndex,
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    channel_key: str | None = None,
+) -> list[ChannelCoverage]:
+    """Every TSTV channel's coverage (or `channel_key`'s), with what recordings hold."""
+    channels = await tstv_channels(session, channel_key)
+    holds = await recording_service.held_ranges(session, now, settings.recording_retention_days)
+    out = []
+    for ch in channels:
+        key = ch.cdn_channel_key or ""
+        window_start = now.timestamp() - max(ch.catchup_window_hours, ch.cutv_window_hours) * 3600
+        held = await asyncio.to_thread(
+            held_by_recordings, index, settings.hls_segment_dir, key, holds.get(key, []), window_start
+        )
+        out.append(channel_coverage(index, ch, now, settings.hls_segment_duration, held))
+    return out
 
 
 async def tstv_channels(session: AsyncSession, channel_key: str | None = None) -> list[Channel]:

@@ -18,7 +18,7 @@ import re
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +115,13 @@ class _Track:
         self.history += 1
         for arr in (self.starts, self.durs_us, self.runs, self.seqs, self.walls):
             del arr[:n]
+
+    def drop_first_except(self, n: int, keep: list[int]) -> None:
+        """Drop the first `n` segments but those at the (sorted) indices `keep`."""
+        self.history += 1
+        self.starts[:n] = array("d", [self.starts[i] for i in keep])
+        for ints in (self.durs_us, self.runs, self.seqs, self.walls):
+            ints[:n] = array(ints.typecode, [ints[i] for i in keep])
 
 
 @dataclass(frozen=True)
@@ -316,19 +323,31 @@ class ArchiveIndex:
             state.video_end = max(state.video_end, last_end)
         ch.version += 1
 
-    def forget_before(self, channel_key: str, cutoff: datetime) -> None:
-        """Retention deleted every segment that ended before `cutoff`: drop them here too."""
+    def forget_before(
+        self, channel_key: str, cutoff: datetime, kept: Sequence[tuple[float, float]] = ()
+    ) -> None:
+        """Retention deleted every segment that ended before `cutoff`, except those overlapping the
+        sorted, disjoint epoch ranges `kept` (held by recordings): drop them here too."""
         ts = cutoff.timestamp()
+        starts_kept = [s for s, _ in kept]
         with self._lock:
             ch = self._channels.get(channel_key)
             if ch is None:
                 return
             for track in ch.tracks.values():
                 n = 0
-                while n < len(track) and track.starts[n] + track.durs_us[n] / 1e6 <= ts:
+                keep: list[int] = []
+                while n < len(track) and (end := track.starts[n] + track.durs_us[n] / 1e6) <= ts:
+                    # The last held range starting before the segment's end: does it reach into it?
+                    i = bisect_left(starts_kept, end)
+                    if i and kept[i - 1][1] > track.starts[n]:
+                        keep.append(n)
                     n += 1
-                if n:
-                    track.drop_first(n)
+                if n > len(keep):
+                    if keep:
+                        track.drop_first_except(n, keep)
+                    else:
+                        track.drop_first(n)
                     ch.version += 1
 
     # ---- queries -----------------------------------------------------------------------------

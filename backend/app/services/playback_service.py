@@ -71,6 +71,8 @@ class Mode:
     LIVE = "live"
     STARTOVER = "startover"
     CATCHUP = "catchup"
+    # A cloud recording: the catch-up (VOD) playlist of its programme, past the catch-up window.
+    RECORDING = "recording"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,15 @@ class PlaybackService:
                 status = 404 if d.reason == rights.NOT_RECORDED else 403
                 extra = {"expires_at": d.expires_at.isoformat()} if d.expires_at else {}
                 raise ApiError(status, d.reason or rights.PROGRAM_NOT_ELIGIBLE, **extra)
+        elif mode == Mode.RECORDING:
+            assert entry is not None
+            d = rights.recording_playback_decision(
+                channel, entry, now, self.index, self.settings.recording_retention_days
+            )
+            if not d.allowed:
+                status = {rights.NOT_RECORDED: 404, rights.PROGRAM_NOT_ELIGIBLE: 403}.get(d.reason or "", 409)
+                extra = {"expires_at": d.expires_at.isoformat()} if d.expires_at else {}
+                raise ApiError(status, d.reason or rights.NOT_RECORDED, **extra)
         elif self.index.latest_end(key) is None:
             raise ApiError(404, rights.NOT_RECORDED)
 

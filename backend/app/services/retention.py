@@ -7,6 +7,11 @@ ever deleted. A run directory whose segments are all gone, that is not the live 
 the cut-off, goes as a whole (init segments, FFmpeg's list, run.json). Runs that began after the cut-off
 are not even listed. Safe to run repeatedly and concurrently: a file someone else deleted first is
 simply not counted.
+
+Cloud recordings hold the media they point at: a segment overlapping the programme range of a
+recording that still exists (and has not expired) is kept past the cut-off, one copy for every
+viewer who recorded it. Once the last such recording is deleted or expires, the next clean-up deletes
+it like any other. The listeners are told which ranges were kept.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,12 +36,16 @@ from app import clock
 from app.config import Settings
 from app.models import Channel
 from app.services import archive_layout as layout
+from app.services import recording_service
 
 log = logging.getLogger("tstv.retention")
 
 NAME_JITTER = 1.0  # seconds: a segment name's wall clock can be this much early
 
-Listener = Callable[[str, datetime], Awaitable[None] | None]
+Range = tuple[float, float]  # epoch seconds [start, end)
+# listener(channel_key, cutoff, kept): every segment that ended before `cutoff` is gone but those
+# overlapping the sorted, disjoint ranges `kept` (held by recordings).
+Listener = Callable[[str, datetime, Sequence[Range]], Awaitable[None] | None]
 
 
 @dataclass
@@ -46,6 +55,7 @@ class ChannelCleanup:
     segments_deleted: int = 0
     bytes_freed: int = 0
     runs_removed: int = 0
+    segments_held: int = 0  # past the cut-off, kept for recordings
 
 
 @dataclass
@@ -76,10 +86,20 @@ def _run_start(run_dir: Path, info: layout.RunInfo | None) -> float:
     return int(run_dir.name[1:]) / 1000
 
 
-def clean_channel(root: Path, channel_key: str, cutoff: datetime, live_run: str | None) -> ChannelCleanup:
-    """Blocking part of a clean-up of one channel (run it in a worker thread)."""
+def _held(held: Sequence[Range], held_starts: list[float], start: float, end: float) -> bool:
+    """Does [start, end) overlap one of the sorted, disjoint ranges `held`?"""
+    i = bisect.bisect_left(held_starts, end)
+    return i > 0 and held[i - 1][1] > start
+
+
+def clean_channel(
+    root: Path, channel_key: str, cutoff: datetime, live_run: str | None, held: Sequence[Range] = ()
+) -> ChannelCleanup:
+    """Blocking part of a clean-up of one channel (run it in a worker thread). Segments overlapping
+    `held` (sorted, disjoint epoch ranges: what recordings point at) are kept."""
     result = ChannelCleanup(channel_key, cutoff)
     cutoff_ts = cutoff.timestamp()
+    held_starts = [s for s, _ in held]
     cdir = layout.channel_dir(root, channel_key)
     try:
         runs = sorted(e.name for e in os.scandir(cdir) if e.is_dir() and layout.RUN_ID_RE.match(e.name))
@@ -107,11 +127,18 @@ def clean_channel(root: Path, channel_key: str, cutoff: datetime, live_run: str 
                 seg = layout.parse_segment_name(name)
                 if seg is None:
                     continue
-                end = _name_epoch(seg.wallclock) + seg.duration
+                start = _name_epoch(seg.wallclock)
+                end = start + seg.duration
                 if info is not None:
-                    end = max(end, info.anchor + seg.seq * info.segment_duration + seg.duration)
+                    timeline = info.anchor + seg.seq * info.segment_duration
+                    start, end = min(start, timeline), max(end, timeline + seg.duration)
                 if end + NAME_JITTER > cutoff_ts:
                     remaining += 1
+                    continue
+                # Estimated wide on both sides: whatever the index plays of a recording stays.
+                if held and _held(held, held_starts, start - NAME_JITTER, end + NAME_JITTER):
+                    remaining += 1
+                    result.segments_held += 1
                     continue
                 freed = _unlink_counted(str(rdir / rendition / name))
                 if freed is not None:
@@ -144,6 +171,9 @@ async def cleanup(
     now = now or clock.now()
     async with sessionmaker() as session:
         channels = (await session.scalars(select(Channel).where(Channel.cdn_channel_key.is_not(None)))).all()
+        # Expired recordings go first, so they hold nothing; the holds are read after.
+        await recording_service.purge_expired(session, now, settings.recording_retention_days)
+        holds = await recording_service.held_ranges(session, now, settings.recording_retention_days)
     result = CleanupResult()
     root = Path(settings.hls_segment_dir)
     for ch in channels:
@@ -152,13 +182,14 @@ async def cleanup(
             continue
         window = timedelta(hours=max(ch.catchup_window_hours, ch.cutv_window_hours))
         cutoff = now - window
-        res = await asyncio.to_thread(clean_channel, root, key, cutoff, (live_runs or {}).get(key))
+        held = holds.get(key, [])
+        res = await asyncio.to_thread(clean_channel, root, key, cutoff, (live_runs or {}).get(key), held)
         result.channels_processed += 1
         result.total_segments_deleted += res.segments_deleted
         result.total_bytes_freed += res.bytes_freed
         result.channels.append(res)
         if listener is not None:
-            out = listener(key, cutoff)
+            out = listener(key, cutoff, held)
             if inspect.isawaitable(out):
                 await out
     if result.total_segments_deleted:

@@ -16,6 +16,11 @@ WINDOW_EXPIRED = "catch_up_window_expired"
 NOT_AVAILABLE_YET = "catchup_not_available_yet"
 NOT_RECORDED = "not_recorded"
 NOT_ON_AIR = "not_on_air"
+# Cloud recordings (network PVR).
+NO_LONGER_AVAILABLE = "no_longer_available"
+NOT_IN_GUIDE_YET = "not_in_guide_yet"
+NOT_RECORDED_YET = "not_recorded_yet"
+GUIDE_HORIZON = timedelta(days=7)
 
 
 class ArchiveView(Protocol):
@@ -100,3 +105,59 @@ def catchup_decision(
     ):
         return Decision(False, NOT_RECORDED, rights.expires_at)
     return rights
+
+
+# ---- cloud recordings -------------------------------------------------------------------------
+# A recording is a pointer to the programme's range of the archive, played with the catch-up
+# playlist; the same rights apply (the channel allows catch-up, the programme is eligible), but not
+# the catch-up window: a recording lasts `retention_days` after the programme ended.
+
+
+def recordable(channel: ChannelRights, entry: EntryRights) -> bool:
+    """Rights a recording needs at all: the catch-up rights, on a channel with an archive."""
+    return bool(
+        channel.cdn_channel_key
+        and channel.tstv_enabled
+        and channel.catchup_enabled
+        and entry.catchup_eligible
+    )
+
+
+def recording_expires_at(entry: EntryRights, retention_days: int) -> datetime:
+    return entry.end_time + timedelta(days=retention_days)
+
+
+def record_decision(
+    channel: ChannelRights, entry: EntryRights, now: datetime, archive: ArchiveView
+) -> Decision:
+    """May a viewer record this programme now? Upcoming (within the guide's 7 days), on air, or
+    aired and still offered on catch-up."""
+    if not recordable(channel, entry):
+        return Decision(False, PROGRAM_NOT_ELIGIBLE)
+    if entry.start_time >= now + GUIDE_HORIZON:
+        return Decision(False, NOT_IN_GUIDE_YET)
+    if now < entry.end_time:
+        return Decision(True)
+    catchup = catchup_decision(channel, entry, now, archive)
+    if catchup.allowed:
+        return catchup
+    # Expired from catch-up, or never in the archive: there is nothing left to record.
+    return Decision(False, NO_LONGER_AVAILABLE, catchup.expires_at)
+
+
+def recording_playback_decision(
+    channel: ChannelRights, entry: EntryRights, now: datetime, archive: ArchiveView, retention_days: int
+) -> Decision:
+    """May the owner of a recording start playing it now (its VOD playlist)?"""
+    expires_at = recording_expires_at(entry, retention_days)
+    if not recordable(channel, entry):
+        return Decision(False, PROGRAM_NOT_ELIGIBLE, expires_at)
+    if now < entry.end_time:
+        return Decision(False, NOT_RECORDED_YET, expires_at)
+    if now >= expires_at:
+        return Decision(False, NO_LONGER_AVAILABLE, expires_at)
+    if not channel.cdn_channel_key or not archive.holds(
+        channel.cdn_channel_key, entry.start_time, entry.end_time
+    ):
+        return Decision(False, NOT_RECORDED, expires_at)
+    return Decision(True, None, expires_at)

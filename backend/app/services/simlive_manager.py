@@ -36,7 +36,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,7 +67,7 @@ LOG_ROTATE_BYTES = 2 * 1024 * 1024
 PLAYOUT_FILE = "playout.ffconcat"
 STATE_DIR = ".simlive"
 
-RetentionListener = Callable[[str, datetime], Awaitable[None] | None]
+RetentionListener = retention.Listener  # (channel_key, cutoff, ranges kept for recordings)
 
 
 def loop_offset_for(anchor: float, loop_seconds: int) -> int:
@@ -552,10 +552,12 @@ class SimliveManager:
                 rt.counters.bytes = max(0, rt.counters.bytes - ch.bytes_freed)
         return result
 
-    async def _notify_listeners(self, channel_key: str, cutoff: datetime) -> None:
+    async def _notify_listeners(
+        self, channel_key: str, cutoff: datetime, kept: Sequence[retention.Range] = ()
+    ) -> None:
         for fn in self._listeners:
             try:
-                res = fn(channel_key, cutoff)
+                res = fn(channel_key, cutoff, kept)
                 if inspect.isawaitable(res):
                     await res
             except Exception:

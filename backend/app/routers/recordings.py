@@ -1,0 +1,354 @@
+"""Cloud recordings (network PVR, issue 12): the caller's own recordings only. Logic lives in
+`app/services/recording_service.py`; rights in `app/services/rights.py`; playlists in the playback
+service, whose catch-up (VOD) path plays a recording in its `recording` mode."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy import select
+
+from app import clock
+from app.deps import DatabaseDep, SessionDep, SettingsDep, ViewerDep
+from app.errors import ApiError
+from app.models import Recording, ScheduleEntry
+from app.routers._common import (
+    INVALID,
+    SUBSCRIPTION,
+    UNAUTHENTICATED,
+    Responses,
+    errors,
+    metrics_of,
+    ok_body,
+    refusal,
+)
+from app.routers.tstv_playback import PLAYLIST_TYPE, PlaybackDep, PlaybackTokenQuery, Rendition
+from app.schemas.recordings import (
+    QuotaErrorOut,
+    QuotaOut,
+    RecordingChannelOut,
+    RecordingIn,
+    RecordingListOut,
+    RecordingOut,
+    RecordingRefusalOut,
+    SeriesRecordingIn,
+    SeriesRecordingListOut,
+    SeriesRecordingOut,
+)
+from app.services import recording_service, rights
+from app.services.archive_index import ArchiveIndex
+from app.services.playback_service import Mode
+from app.services.recording_service import Quota, RecordingView, SeriesView
+
+router = APIRouter(prefix="/recordings", tags=["recordings"])
+
+_NOT_FOUND = refusal(404, "recording_not_found", why="no such recording of the caller's (or it expired)")
+_SERIES_NOT_FOUND = refusal(404, "series_recording_not_found", why="no such series recording of the caller's")
+_NOT_ELIGIBLE = refusal(
+    403,
+    rights.PROGRAM_NOT_ELIGIBLE,
+    why="the channel does not allow catch-up or the programme is not catch-up eligible",
+    model=RecordingRefusalOut,
+)
+_RECORD_REFUSED = refusal(
+    409,
+    rights.NO_LONGER_AVAILABLE,
+    rights.NOT_IN_GUIDE_YET,
+    why="aired and expired from catch-up or never in the archive (with `expires_at`); "
+    "or more than the guide's 7 days ahead",
+    model=RecordingRefusalOut,
+)
+_QUOTA = refusal(
+    409,
+    recording_service.QUOTA_EXCEEDED,
+    why="past RECORDING_QUOTA_HOURS (hours used and allowed)",
+    model=QuotaErrorOut,
+)
+_PLAY_REFUSED = refusal(
+    409,
+    rights.NOT_RECORDED_YET,
+    rights.NO_LONGER_AVAILABLE,
+    why="the programme has not ended yet, or the recording expired (`expires_at`)",
+    model=RecordingRefusalOut,
+)
+_PLAY_NOT_RECORDED = refusal(
+    404, rights.NOT_RECORDED, why="the archive holds none of it", model=RecordingRefusalOut
+)
+_PLAYLIST = ok_body(PLAYLIST_TYPE, "An HLS playlist")
+_MANIFEST = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, _NOT_ELIGIBLE, _NOT_FOUND, _PLAY_NOT_RECORDED, _PLAY_REFUSED, INVALID
+)
+
+
+def _existing(model: type, what: str) -> Responses:
+    return {200: {"model": model, "description": f"{what} already existed: the same one (idempotent)"}}
+
+
+def _archive(request: Request) -> ArchiveIndex:
+    archive: ArchiveIndex = request.app.state.archive
+    return archive
+
+
+def _quota_out(q: Quota) -> QuotaOut:
+    return QuotaOut(
+        used_hours=round(q.used_seconds / 3600, 2),
+        allowed_hours=round(q.allowed_seconds / 3600, 2),
+        used_seconds=round(q.used_seconds, 3),
+        allowed_seconds=round(q.allowed_seconds, 3),
+    )
+
+
+def _out(v: RecordingView) -> RecordingOut:
+    rec, entry, ch = v.recording, v.entry, v.channel
+    return RecordingOut(
+        id=rec.id,
+        schedule_entry_id=entry.id,
+        title=entry.title,
+        synopsis=entry.synopsis,
+        genre=entry.genre,
+        series_id=entry.series_id,
+        series_title=entry.series_title,
+        season_number=entry.season_number,
+        episode_number=entry.episode_number,
+        series_recording_id=rec.series_recording_id,
+        channel=RecordingChannelOut(
+            id=ch.id, name=ch.name, number=ch.number, cdn_channel_key=ch.cdn_channel_key or rec.channel_id
+        ),
+        start_time=entry.start_time,
+        end_time=entry.end_time,
+        duration_seconds=(entry.end_time - entry.start_time).total_seconds(),
+        requested_at=rec.requested_at,
+        status=v.status,
+        recorded_seconds=v.recorded_seconds,
+        expires_at=v.expires_at,
+        playable=v.playable,
+        manifest_url=f"/api/v1/recordings/{rec.id}/manifest",
+        deep_link=f"/watch/catchup/{ch.id}/{entry.id}?recording={rec.id}",
+    )
+
+
+def _series_out(v: SeriesView) -> SeriesRecordingOut:
+    s = v.series
+    return SeriesRecordingOut(
+        id=s.id,
+        series_id=s.series_id,
+        series_title=s.series_title,
+        created_at=s.created_at,
+        episodes=v.episodes,
+        skipped_episodes=s.skipped_episodes,
+        last_skipped_schedule_entry_id=s.last_skipped_entry_id,
+        last_skipped_reason="quota_exceeded" if s.last_skipped_reason else None,
+    )
+
+
+@router.post(
+    "",
+    response_model=RecordingOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_existing(RecordingOut, "The recording")
+    | errors(
+        UNAUTHENTICATED,
+        _NOT_ELIGIBLE,
+        refusal(404, "schedule_entry_not_found", why="no such programme (on `channel_id`, when given)"),
+        _RECORD_REFUSED,
+        _QUOTA,
+        INVALID,
+    ),
+)
+async def create_recording(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    claims: ViewerDep,
+    body: RecordingIn,
+) -> RecordingOut:
+    """Record a programme: upcoming (within the guide's 7 days), on air, or still on catch-up.
+    201 with the new recording; 200 with the same one when it already exists."""
+    view, created = await recording_service.record_programme(
+        session,
+        claims.user_id,
+        body.schedule_entry_id,
+        clock.now(),
+        settings,
+        _archive(request),
+        body.channel_id,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _out(view)
+
+
+@router.get("", response_model=RecordingListOut, responses=errors(UNAUTHENTICATED, INVALID))
+async def list_recordings(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    claims: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> RecordingListOut:
+    """The caller's recordings, newest programme first, with `total` and the quota."""
+    views, total, q = await recording_service.list_recordings(
+        session, claims.user_id, clock.now(), settings, _archive(request), limit, offset
+    )
+    return RecordingListOut(recordings=[_out(v) for v in views], total=total, quota=_quota_out(q))
+
+
+@router.post(
+    "/series",
+    response_model=SeriesRecordingOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_existing(SeriesRecordingOut, "The series recording")
+    | errors(
+        UNAUTHENTICATED, refusal(404, "series_not_found", why="no programme has this `series_id`"), INVALID
+    ),
+)
+async def create_series_recording(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    claims: ViewerDep,
+    body: SeriesRecordingIn,
+) -> SeriesRecordingOut:
+    """Record every upcoming and on-air episode of a series, and each new episode the schedule adds,
+    until deleted. Episodes that do not fit the quota are skipped and counted (`skipped_episodes`)."""
+    view, created = await recording_service.record_series(
+        session, claims.user_id, body.series_id, clock.now(), settings, _archive(request)
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return _series_out(view)
+
+
+@router.get("/series", response_model=SeriesRecordingListOut, responses=errors(UNAUTHENTICATED))
+async def list_series_recordings(
+    session: SessionDep, settings: SettingsDep, claims: ViewerDep
+) -> SeriesRecordingListOut:
+    """The caller's series recordings, newest first."""
+    views = await recording_service.list_series(session, claims.user_id, clock.now(), settings)
+    return SeriesRecordingListOut(series=[_series_out(v) for v in views])
+
+
+@router.get(
+    "/series/{series_recording_id}",
+    response_model=SeriesRecordingOut,
+    responses=errors(UNAUTHENTICATED, _SERIES_NOT_FOUND, INVALID),
+)
+async def get_series_recording(
+    series_recording_id: uuid.UUID, session: SessionDep, settings: SettingsDep, claims: ViewerDep
+) -> SeriesRecordingOut:
+    view = await recording_service.get_series(
+        session, claims.user_id, series_recording_id, clock.now(), settings
+    )
+    return _series_out(view)
+
+
+@router.delete(
+    "/series/{series_recording_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(UNAUTHENTICATED, _SERIES_NOT_FOUND, INVALID),
+)
+async def delete_series_recording(
+    series_recording_id: uuid.UUID,
+    session: SessionDep,
+    claims: ViewerDep,
+    keep_recordings: Annotated[
+        bool, Query(description="Keep the episodes it recorded (default); false deletes them too")
+    ] = True,
+) -> Response:
+    """Stop recording new episodes of the series."""
+    await recording_service.delete_series(session, claims.user_id, series_recording_id, keep_recordings)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{recording_id}", response_model=RecordingOut, responses=errors(UNAUTHENTICATED, _NOT_FOUND, INVALID)
+)
+async def get_recording(
+    recording_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep, claims: ViewerDep
+) -> RecordingOut:
+    view = await recording_service.get_recording(
+        session, claims.user_id, recording_id, clock.now(), settings, _archive(request)
+    )
+    return _out(view)
+
+
+@router.delete(
+    "/{recording_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=errors(UNAUTHENTICATED, _NOT_FOUND, INVALID),
+)
+async def delete_recording(recording_id: uuid.UUID, session: SessionDep, claims: ViewerDep) -> Response:
+    """Delete a recording; retention frees its media at the next clean-up unless another recording
+    or the catch-up window still needs it."""
+    await recording_service.delete_recording(session, claims.user_id, recording_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---- playback: the catch-up (VOD) playlist machinery in its `recording` mode ---------------------
+
+
+async def _owned(db: DatabaseDep, user_id: uuid.UUID, recording_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """(channel id, programme id) of the caller's recording; 404 otherwise. Expiry is the rights'."""
+    async with db.reader() as session:
+        row = (
+            await session.execute(
+                select(ScheduleEntry.channel_id, ScheduleEntry.id)
+                .join(Recording, Recording.schedule_entry_id == ScheduleEntry.id)
+                .where(Recording.id == recording_id, Recording.user_id == user_id)
+            )
+        ).first()
+    if row is None:
+        raise ApiError(404, "recording_not_found")
+    return row[0], row[1]
+
+
+def _playlist(text: str, cacheable: bool) -> Response:
+    cache = "private, max-age=30" if cacheable else "no-cache"
+    return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": cache})
+
+
+@router.get("/{recording_id}/manifest", response_class=Response, responses=_MANIFEST)
+async def recording_manifest(
+    recording_id: uuid.UUID, request: Request, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
+) -> Response:
+    """The recorded programme as a VOD playlist (master; its media playlists live under it),
+    playable after the catch-up window closed, until the recording expires. Active subscription
+    required."""
+    with metrics_of(request).playlist(Mode.RECORDING, "master"):
+        channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
+        async with db.reader() as session:
+            resolved = await pbs.resolve(session, Mode.RECORDING, channel_id, entry_id)
+        now = clock.now()
+        pbs.authorise_new_playback(claims, resolved, now)
+        token = pbs.issue_playback_token(claims, resolved.target, now)
+        return _playlist(pbs.master_playlist(resolved.target, token, now), cacheable=False)
+
+
+@router.get("/{recording_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_MANIFEST)
+async def recording_media(
+    recording_id: uuid.UUID,
+    rendition: Rendition,
+    request: Request,
+    db: DatabaseDep,
+    claims: ViewerDep,
+    pbs: PlaybackDep,
+    pb: PlaybackTokenQuery = None,
+) -> Response:
+    """A media playlist of the recording (video or audio)."""
+    with metrics_of(request).playlist(Mode.RECORDING, "media"):
+        channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
+        now = clock.now()
+        target = pbs.target_from_token(pb, claims, Mode.RECORDING, channel_id, entry_id, now)
+        if target is None:
+            async with db.reader() as session:
+                resolved = await pbs.resolve(session, Mode.RECORDING, channel_id, entry_id)
+            pbs.authorise_new_playback(claims, resolved, now)
+            target = resolved.target
+        return _playlist(pbs.media_playlist(target, rendition, now, request.url.hostname), cacheable=True)

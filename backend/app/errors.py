@@ -39,14 +39,25 @@ def path_pattern(template: str) -> re.Pattern[str]:
     return re.compile("[^/]+".join(map(re.escape, re.split(r"\{[^}]+\}", template))))
 
 
+def _literal_segments(template: str) -> int:
+    return sum(1 for segment in template.split("/") if segment and not segment.startswith("{"))
+
+
 def allowed_methods(request: Request) -> str:
     """The methods the OpenAPI lists for the request's path. Starlette's 405 names only the first
     route's, and a path may have several routes (a bookmark's GET and PUT)."""
     path = request.url.path
-    methods = {
-        m.upper()
+    matching = [
+        (template, item)
         for template, item in request.app.openapi()["paths"].items()
         if path_pattern(template).fullmatch(path)
+    ]
+    # A literal segment names its own resource: `/recordings/series` is not `/recordings/{id}`.
+    most_literal = max((_literal_segments(t) for t, _ in matching), default=0)
+    methods = {
+        m.upper()
+        for template, item in matching
+        if _literal_segments(template) == most_literal
         for m in item
         if m in _METHODS
     }

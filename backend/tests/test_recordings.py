@@ -258,7 +258,7 @@ async def test_a_series_recording_picks_up_the_episodes_the_schedule_job_adds(
     assert first_new is not None and added > 0
     listing = (await rc.get(f"{API}/recordings?limit=200", headers=viewer)).json()
     by_entry = {x["schedule_entry_id"]: x for x in listing["recordings"]}
-    assert by_entry[str(first_new.id)]["series_recording_id"] == made["id"]
+    assert by_entry[str(first_new.id)]["series_recording"] == {"id": made["id"], "series_id": series}
     assert by_entry[str(first_new.id)]["status"] == "scheduled"
     # A week of episodes is more than 20 hours: the ones that no longer fit are skipped, and it says so.
     assert listing["total"] == made["episodes"] + added == 120
@@ -340,6 +340,8 @@ async def test_refusals_and_bad_input(rec_app: FastAPI, rc: httpx.AsyncClient) -
     r = await rc.post(f"{API}/recordings/series", json={"series_id": "no-such-series"}, headers=viewer)
     assert r.status_code == 404 and r.json()["detail"] == "series_not_found"
     assert (await rc.get(f"{API}/recordings")).status_code == 401
+    r = await rc.delete(f"{API}/recordings/series", headers=viewer)  # not a recording id
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, POST"
 
     # A programme of another channel.
     _ch_a, entries_a = await create_recorded_channel(rec_app, now + timedelta(hours=1), 600, 1)

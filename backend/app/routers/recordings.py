@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy import select
 
 from app import clock
@@ -33,6 +33,7 @@ from app.schemas.recordings import (
     RecordingListOut,
     RecordingOut,
     RecordingRefusalOut,
+    RecordingSeriesRefOut,
     SeriesRecordingIn,
     SeriesRecordingListOut,
     SeriesRecordingOut,
@@ -112,7 +113,9 @@ def _out(v: RecordingView) -> RecordingOut:
         series_title=entry.series_title,
         season_number=entry.season_number,
         episode_number=entry.episode_number,
-        series_recording_id=rec.series_recording_id,
+        series_recording=RecordingSeriesRefOut(id=rec.series_recording_id, series_id=entry.series_id or "")
+        if rec.series_recording_id
+        else None,
         channel=RecordingChannelOut(
             id=ch.id, name=ch.name, number=ch.number, cdn_channel_key=ch.cdn_channel_key or rec.channel_id
         ),
@@ -231,6 +234,12 @@ async def list_series_recordings(
     """The caller's series recordings, newest first."""
     views = await recording_service.list_series(session, claims.user_id, clock.now(), settings)
     return SeriesRecordingListOut(series=[_series_out(v) for v in views])
+
+
+@router.delete("/series", include_in_schema=False)
+async def series_collection_delete() -> None:
+    """`/recordings/series` is not a recording: DELETE would otherwise reach `/{recording_id}` (422)."""
+    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, "Method Not Allowed")
 
 
 @router.get(

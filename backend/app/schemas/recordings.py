@@ -41,6 +41,13 @@ class RecordingChannelOut(BaseModel):
     cdn_channel_key: str
 
 
+class RecordingSeriesRefOut(BaseModel):
+    """The series recording that made a recording (`DELETE /recordings/series/{id}` stops it)."""
+
+    id: uuid.UUID
+    series_id: str
+
+
 class RecordingOut(BaseModel):
     id: uuid.UUID
     schedule_entry_id: uuid.UUID
@@ -51,7 +58,9 @@ class RecordingOut(BaseModel):
     series_title: str | None
     season_number: int | None
     episode_number: int | None
-    series_recording_id: uuid.UUID | None = Field(description="The series recording that made it, if any")
+    series_recording: RecordingSeriesRefOut | None = Field(
+        description="The series recording that made it, if any"
+    )
     channel: RecordingChannelOut
     start_time: datetime
     end_time: datetime

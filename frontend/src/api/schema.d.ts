@@ -13,7 +13,8 @@ export interface paths {
         };
         /**
          * Coverage Endpoint
-         * @description Every TSTV channel's recorded ranges and gaps inside its retention window.
+         * @description Every TSTV channel's recorded ranges and gaps inside its retention window, and what
+         *     cloud recordings hold.
          */
         get: operations["coverage_endpoint_api_v1_admin_archive_coverage_get"];
         put?: never;
@@ -33,7 +34,8 @@ export interface paths {
         };
         /**
          * Channel Coverage Endpoint
-         * @description One channel's recorded ranges and gaps inside its retention window.
+         * @description One channel's recorded ranges and gaps inside its retention window, and what cloud
+         *     recordings hold.
          */
         get: operations["channel_coverage_endpoint_api_v1_admin_archive_coverage__channel_key__get"];
         put?: never;
@@ -481,6 +483,141 @@ export interface paths {
         };
         /** Profiles */
         get: operations["profiles_api_v1_profiles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Recordings
+         * @description The caller's recordings, newest programme first, with `total` and the quota.
+         */
+        get: operations["list_recordings_api_v1_recordings_get"];
+        put?: never;
+        /**
+         * Create Recording
+         * @description Record a programme: upcoming (within the guide's 7 days), on air, or still on catch-up.
+         *     201 with the new recording; 200 with the same one when it already exists.
+         */
+        post: operations["create_recording_api_v1_recordings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recordings/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Series Recordings
+         * @description The caller's series recordings, newest first.
+         */
+        get: operations["list_series_recordings_api_v1_recordings_series_get"];
+        put?: never;
+        /**
+         * Create Series Recording
+         * @description Record every upcoming and on-air episode of a series, and each new episode the schedule adds,
+         *     until deleted. Episodes that do not fit the quota are skipped and counted (`skipped_episodes`).
+         */
+        post: operations["create_series_recording_api_v1_recordings_series_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recordings/series/{series_recording_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Series Recording */
+        get: operations["get_series_recording_api_v1_recordings_series__series_recording_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Series Recording
+         * @description Stop recording new episodes of the series.
+         */
+        delete: operations["delete_series_recording_api_v1_recordings_series__series_recording_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recordings/{recording_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Recording */
+        get: operations["get_recording_api_v1_recordings__recording_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Recording
+         * @description Delete a recording; retention frees its media at the next clean-up unless another recording
+         *     or the catch-up window still needs it.
+         */
+        delete: operations["delete_recording_api_v1_recordings__recording_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recordings/{recording_id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recording Manifest
+         * @description The recorded programme as a VOD playlist (master; its media playlists live under it),
+         *     playable after the catch-up window closed, until the recording expires. Active subscription
+         *     required.
+         */
+        get: operations["recording_manifest_api_v1_recordings__recording_id__manifest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/recordings/{recording_id}/manifest/{rendition}.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recording Media
+         * @description A media playlist of the recording (video or audio).
+         */
+        get: operations["recording_media_api_v1_recordings__recording_id__manifest__rendition__m3u8_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -941,6 +1078,23 @@ export interface components {
              * @description Unrecorded stretches inside the retention window (encoder down, not yet running, or stopped now); the segment being written at the live edge is not a gap
              */
             gaps: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Held Beyond Retention Bytes
+             * @description Of which older than the retention window: kept only because of recordings
+             */
+            held_beyond_retention_bytes: number;
+            /**
+             * Held By Recordings
+             * @description Archived ranges that cloud recordings point at, oldest first; retention keeps them (they may be older than the retention window) until no recording needs them
+             */
+            held_by_recordings: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Held By Recordings Bytes
+             * @description Disk their segments take (every rendition)
+             */
+            held_by_recordings_bytes: number;
+            /** Held By Recordings Hours */
+            held_by_recordings_hours: number;
             /**
              * Key Changes
              * @description Where the content key changed, oldest first
@@ -1802,6 +1956,193 @@ export interface components {
             /** Profiles */
             profiles: components["schemas"]["ProfileOut"][];
         };
+        /**
+         * QuotaErrorOut
+         * @description `quota_exceeded`: the recording would take the caller past RECORDING_QUOTA_HOURS.
+         */
+        QuotaErrorOut: {
+            /** Allowed Hours */
+            allowed_hours: number;
+            /**
+             * Detail
+             * @description A code such as `channel_not_found`
+             * @example channel_not_found
+             */
+            detail: string;
+            /**
+             * Needed Hours
+             * @description The programme's length
+             */
+            needed_hours: number;
+            /** Used Hours */
+            used_hours: number;
+        };
+        /** QuotaOut */
+        QuotaOut: {
+            /**
+             * Allowed Hours
+             * @description RECORDING_QUOTA_HOURS
+             */
+            allowed_hours: number;
+            /** Allowed Seconds */
+            allowed_seconds: number;
+            /**
+             * Used Hours
+             * @description Programme hours of the caller's recordings
+             */
+            used_hours: number;
+            /** Used Seconds */
+            used_seconds: number;
+        };
+        /** RecordingChannelOut */
+        RecordingChannelOut: {
+            /** Cdn Channel Key */
+            cdn_channel_key: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Number */
+            number: number;
+        };
+        /** RecordingIn */
+        RecordingIn: {
+            /**
+             * Channel Id
+             * @description Optional: the programme's channel (404 if it is another channel's)
+             */
+            channel_id?: string | null;
+            /**
+             * Schedule Entry Id
+             * Format: uuid
+             * @description The programme to record
+             */
+            schedule_entry_id: string;
+        };
+        /** RecordingListOut */
+        RecordingListOut: {
+            quota: components["schemas"]["QuotaOut"];
+            /**
+             * Recordings
+             * @description Newest programme first
+             */
+            recordings: components["schemas"]["RecordingOut"][];
+            /** Total */
+            total: number;
+        };
+        /** RecordingOut */
+        RecordingOut: {
+            channel: components["schemas"]["RecordingChannelOut"];
+            /**
+             * Deep Link
+             * @description The web app's catch-up player for the programme, playing this recording: `/watch/catchup/{channel_id}/{schedule_entry_id}?recording={id}`
+             */
+            deep_link: string;
+            /**
+             * Duration Seconds
+             * @description The programme's length (what the quota counts)
+             */
+            duration_seconds: number;
+            /**
+             * End Time
+             * Format: date-time
+             */
+            end_time: string;
+            /** Episode Number */
+            episode_number: number | null;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description When the recording goes: the programme's end + RECORDING_RETENTION_DAYS
+             */
+            expires_at: string;
+            /** Genre */
+            genre: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Manifest Url
+             * @description Its VOD (catch-up) playlist: `/api/v1/recordings/{id}/manifest`
+             */
+            manifest_url: string;
+            /**
+             * Playable
+             * @description Whether `manifest_url` would play now (ended, in the archive, rights)
+             */
+            playable: boolean;
+            /**
+             * Recorded Seconds
+             * @description Seconds of the programme the archive holds (so far)
+             */
+            recorded_seconds: number;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /**
+             * Schedule Entry Id
+             * Format: uuid
+             */
+            schedule_entry_id: string;
+            /** Season Number */
+            season_number: number | null;
+            /** Series Id */
+            series_id: string | null;
+            /** @description The series recording that made it, if any */
+            series_recording: components["schemas"]["RecordingSeriesRefOut"] | null;
+            /** Series Title */
+            series_title: string | null;
+            /**
+             * Start Time
+             * Format: date-time
+             */
+            start_time: string;
+            /**
+             * Status
+             * @description `scheduled` (upcoming), `recording` (on air), `recorded` (ended, all in the archive), `partial` (ended, only part in the archive), `failed` (ended, none in the archive)
+             * @enum {string}
+             */
+            status: "scheduled" | "recording" | "recorded" | "partial" | "failed";
+            /** Synopsis */
+            synopsis: string | null;
+            /** Title */
+            title: string;
+        };
+        /**
+         * RecordingRefusalOut
+         * @description A recording refused or not playable; `expires_at` when the programme's catch-up window or the
+         *     recording's retention ends (or ended), if known.
+         */
+        RecordingRefusalOut: {
+            /**
+             * Detail
+             * @description A code such as `channel_not_found`
+             * @example channel_not_found
+             */
+            detail: string;
+            /** Expires At */
+            expires_at?: string | null;
+        };
+        /**
+         * RecordingSeriesRefOut
+         * @description The series recording that made a recording (`DELETE /recordings/series/{id}` stops it).
+         */
+        RecordingSeriesRefOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Series Id */
+            series_id: string;
+        };
         /** RotateOut */
         RotateOut: {
             /** Channel Key */
@@ -1865,6 +2206,50 @@ export interface components {
             synopsis: string | null;
             /** Title */
             title: string;
+        };
+        /** SeriesRecordingIn */
+        SeriesRecordingIn: {
+            /**
+             * Series Id
+             * @description A programme's `series_id` (schedule entries)
+             */
+            series_id: string;
+        };
+        /** SeriesRecordingListOut */
+        SeriesRecordingListOut: {
+            /** Series */
+            series: components["schemas"]["SeriesRecordingOut"][];
+        };
+        /** SeriesRecordingOut */
+        SeriesRecordingOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Episodes
+             * @description Recordings it made that still exist
+             */
+            episodes: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Skipped Reason */
+            last_skipped_reason: "quota_exceeded" | null;
+            /** Last Skipped Schedule Entry Id */
+            last_skipped_schedule_entry_id: string | null;
+            /** Series Id */
+            series_id: string;
+            /** Series Title */
+            series_title: string | null;
+            /**
+             * Skipped Episodes
+             * @description Episodes it skipped because they did not fit the quota
+             */
+            skipped_episodes: number;
         };
         /** SessionCreateIn */
         SessionCreateIn: {
@@ -3556,6 +3941,547 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_recordings_api_v1_recordings_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingListOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    create_recording_api_v1_recordings_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordingIn"];
+            };
+        };
+        responses: {
+            /** @description The recording already existed: the same one (idempotent) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `program_not_eligible`: the channel does not allow catch-up or the programme is not catch-up eligible */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description `schedule_entry_not_found`: no such programme (on `channel_id`, when given) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `no_longer_available` or `not_in_guide_yet`: aired and expired from catch-up or never in the archive (with `expires_at`); or more than the guide's 7 days ahead; `quota_exceeded`: past RECORDING_QUOTA_HOURS (hours used and allowed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingRefusalOut"] | components["schemas"]["QuotaErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_series_recordings_api_v1_recordings_series_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesRecordingListOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_series_recording_api_v1_recordings_series_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeriesRecordingIn"];
+            };
+        };
+        responses: {
+            /** @description The series recording already existed: the same one (idempotent) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesRecordingOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesRecordingOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `series_not_found`: no programme has this `series_id` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    get_series_recording_api_v1_recordings_series__series_recording_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesRecordingOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `series_recording_not_found`: no such series recording of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_series_recording_api_v1_recordings_series__series_recording_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Keep the episodes it recorded (default); false deletes them too */
+                keep_recordings?: boolean;
+            };
+            header?: never;
+            path: {
+                series_recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `series_recording_not_found`: no such series recording of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    get_recording_api_v1_recordings__recording_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `recording_not_found`: no such recording of the caller's (or it expired) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    delete_recording_api_v1_recordings__recording_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `recording_not_found`: no such recording of the caller's (or it expired) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    recording_manifest_api_v1_recordings__recording_id__manifest_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                recording_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `subscription_required`: the token's subscription is not active; `program_not_eligible`: the channel does not allow catch-up or the programme is not catch-up eligible */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description `recording_not_found`: no such recording of the caller's (or it expired); `not_recorded`: the archive holds none of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description `not_recorded_yet` or `no_longer_available`: the programme has not ended yet, or the recording expired (`expires_at`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    recording_media_api_v1_recordings__recording_id__manifest__rendition__m3u8_get: {
+        parameters: {
+            query?: {
+                /** @description Issued by the master playlist */
+                pb?: string | null;
+            };
+            header?: never;
+            path: {
+                recording_id: string;
+                rendition: "video" | "audio";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `subscription_required`: the token's subscription is not active; `program_not_eligible`: the channel does not allow catch-up or the programme is not catch-up eligible */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description `recording_not_found`: no such recording of the caller's (or it expired); `not_recorded`: the archive holds none of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description `not_recorded_yet` or `no_longer_available`: the programme has not ended yet, or the recording expired (`expires_at`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingRefusalOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
         };

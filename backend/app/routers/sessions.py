@@ -56,6 +56,7 @@ async def start_session(
         body.schedule_entry_id,
         body.session_type,
         clock.now(),
+        recording_retention_days=request.app.state.settings.recording_retention_days,
     )
     return SessionOut.model_validate(row)
 

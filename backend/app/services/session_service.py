@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ApiError
-from app.models import Channel, ScheduleEntry, TstvSession
+from app.models import Channel, Recording, ScheduleEntry, TstvSession
 from app.services import bookmark_service, rights
 
 SESSION_NOT_FOUND = "session_not_found"
@@ -26,9 +26,12 @@ async def start_session(
     entry_id: uuid.UUID,
     session_type: str,
     now: datetime,
+    recording_retention_days: int | None = None,
 ) -> TstvSession:
     """Open a session for a programme the viewer may watch now in that mode (403 with the
-    rights' reason otherwise; 404 for an unknown channel or a programme not on that channel)."""
+    rights' reason otherwise; 404 for an unknown channel or a programme not on that channel).
+    A catch-up session of a programme the user recorded follows the recording's rights, so its
+    progress is kept after the catch-up window closed."""
     channel = await session.scalar(select(Channel).where(Channel.cdn_channel_key == channel_key))
     if channel is None:
         raise ApiError(404, CHANNEL_NOT_FOUND)
@@ -39,6 +42,16 @@ async def start_session(
         decision = rights.startover_decision(channel, entry, now)
     else:
         decision = rights.catchup_decision(channel, entry, now, archive)
+        if not decision.allowed and recording_retention_days is not None:
+            recorded = await session.scalar(
+                select(Recording.id).where(
+                    Recording.user_id == user_id, Recording.schedule_entry_id == entry.id
+                )
+            )
+            if recorded is not None:
+                decision = rights.recording_playback_decision(
+                    channel, entry, now, archive, recording_retention_days
+                )
     if not decision.allowed:
         extra = {"expires_at": decision.expires_at.isoformat()} if decision.expires_at else {}
         status = 404 if decision.reason == rights.NOT_RECORDED else 403

@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 # Screenshots every browser test saves: var/ is not committed; docs/screenshots/ holds chosen ones.
+AXE = BACKEND_DIR.parent / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", BACKEND_DIR.parent / "var" / "test-artifacts"))
 
 
@@ -124,3 +125,16 @@ def video_loads(page: Page) -> int:
 def plays_on(page: Page, by: float = 2.0) -> None:
     begin = playback(page)["t"]
     wait_until(lambda: playback(page)["t"] >= begin + by, by + 15, f"playback to advance {by} s", every=0.1)
+
+
+def check_accessibility(page: Page, what: str) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    assert AXE.exists(), "frontend npm packages are missing (make test installs them)"
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate(
+        "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]  # type: ignore[index]
+    assert not bad, f"{what}: {bad}"

@@ -21,19 +21,27 @@ from typing import Any
 import httpx
 import m3u8
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from app.config import Settings
 from app.db import make_engine
 from app.services.archive_index import ArchiveIndex
 from app.services.notification_service import run_expiry_notifications
-from tests.browser import Viewer, chromium, first_frame, new_viewer, playback, plays_on, screenshot, sign_in
-from tests.conftest import BACKEND_DIR
+from tests.browser import (
+    Viewer,
+    check_accessibility,
+    chromium,
+    first_frame,
+    new_viewer,
+    playback,
+    plays_on,
+    screenshot,
+    sign_in,
+)
 from tests.stack import PASSWORD, Stack, add_short_loop_channel, running_stack, wait_until
 
 LOOP_S = 20
 VIEWER = "viewer@tstv.local"
-AXE = BACKEND_DIR.parent / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @dataclass(frozen=True)
@@ -132,19 +140,6 @@ def _just_ended(stack: Stack, ch: Channel) -> Programme:
         p = _programme_at(stack, ch, p.end)
     wait_until(lambda: time.time() >= p.end, p.end - time.time() + 5, "the programme's end", every=0.1)
     return p
-
-
-def check_accessibility(page: Page, what: str) -> None:
-    """No serious or critical axe-core violation on the page as it is now."""
-    assert AXE.exists(), "frontend npm packages are missing (make test installs them)"
-    page.add_script_tag(path=str(AXE))
-    result: dict[str, Any] = page.evaluate(
-        "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
-        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"
-    )
-    bad = [v for v in result if v["impact"] in ("serious", "critical")]  # type: ignore[index]
-    assert not bad, f"{what}: {bad}"
 
 
 def _in_thread(coro: Any) -> Any:

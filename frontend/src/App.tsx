@@ -6,6 +6,7 @@ import { Loading } from './components/Loading';
 import { CatchupPage } from './pages/CatchupPage';
 import { GuidePage } from './pages/GuidePage';
 import { HomePage } from './pages/HomePage';
+import { RecordingsPage } from './pages/RecordingsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { SignInPage } from './pages/SignInPage';
 
@@ -28,6 +29,7 @@ export function App() {
         <Route index element={<HomePage />} />
         <Route path="guide" element={<GuidePage />} />
         <Route path="catchup" element={<CatchupPage />} />
+        <Route path="recordings" element={<RecordingsPage />} />
         <Route
           path="watch/:mode/:channelId/:entryId?"
           element={

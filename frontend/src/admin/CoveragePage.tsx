@@ -5,7 +5,7 @@ import { useEffect, useId, useState } from 'react';
 import { useLocation } from 'react-router';
 import { gapKind, spanOf, zoomChoices } from './coverageGeometry';
 import { CoverageLegend, CoverageTimeline } from './CoverageTimeline';
-import { formatClockTime, formatDateTime, formatHours, formatSpan, formatWindow, plural } from './format';
+import { formatBytes, formatClockTime, formatDateTime, formatHours, formatSpan, formatWindow, plural } from './format';
 import { KeysPanel } from './KeysPanel';
 import { useCoverage, type Coverage } from './queries';
 import { PageHeader, QueryProblem, SkeletonCards, UpdatedAt } from './ui';
@@ -100,6 +100,16 @@ function ChannelArchive({ coverage, view }: { coverage: Coverage; view: number }
             {coverage.recorded_until
               ? `recorded until ${formatClockTime(new Date(coverage.recorded_until))}`
               : 'nothing recorded'}
+            {coverage.held_by_recordings.length > 0 && (
+              <span data-testid="held-by-recordings">
+                {' · '}
+                recordings hold {formatHours(coverage.held_by_recordings_hours)} ({formatBytes(coverage.held_by_recordings_bytes)}
+                {coverage.held_beyond_retention_bytes > 0
+                  ? `, ${formatBytes(coverage.held_beyond_retention_bytes)} of it beyond retention`
+                  : ''}
+                )
+              </span>
+            )}
           </p>
         </header>
         <CoverageTimeline coverage={coverage} hours={hours} />

@@ -53,6 +53,8 @@ export function CoverageTimeline({ coverage, hours }: { coverage: Coverage; hour
       return bar ? { bar, kind: gapKind(span, window) } : null;
     })
     .filter((g) => g !== null);
+  // What cloud recordings hold (they may reach back before the retention window: clipped to the view).
+  const held = layoutBars(axis, coverage.held_by_recordings.map(spanOf), MIN_RECORDED_PX);
   const mark = viewerWindowMark(axis, Date.parse(coverage.viewer_window.start));
   const keys = keyMarks(axis, coverage.key_changes);
   const ticks = axisTicks(axis);
@@ -69,7 +71,10 @@ export function CoverageTimeline({ coverage, hours }: { coverage: Coverage; hour
     `${plural(recorded.length, 'recorded stretch', 'recorded stretches')},`,
     `${plural(outages, 'gap')}, ${plural(keys.length, 'key change')}.`,
     `Viewers can watch the last ${formatWindow(coverage.viewer_window.hours)}.`,
-  ].join(' ');
+    held.length ? `${plural(held.length, 'stretch', 'stretches')} held by recordings.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
 
   return (
     <div className="coverage">
@@ -119,6 +124,19 @@ export function CoverageTimeline({ coverage, hours }: { coverage: Coverage; hour
             />
           ))}
         </div>
+        {held.length > 0 && (
+          <div className="coverage-held-row">
+            {held.map((b) => (
+              <span
+                key={`h${b.start}`}
+                className="coverage-held"
+                style={{ left: b.x, width: b.width }}
+                title={barTitle('Held by recordings', b)}
+                data-testid="coverage-held"
+              />
+            ))}
+          </div>
+        )}
         <div className="coverage-axis" aria-hidden="true">
           {ticks.map((t) => (
             <span key={t.t} className={`coverage-tick${t.midnight ? ' midnight' : ''}`} style={{ left: t.x }}>
@@ -149,6 +167,9 @@ export function CoverageLegend() {
       </span>
       <span>
         <i className="swatch key" aria-hidden="true" /> Key change
+      </span>
+      <span>
+        <i className="swatch held" aria-hidden="true" /> Held by recordings
       </span>
       <span className="muted">Short gaps are drawn at least {MIN_GAP_PX} px wide.</span>
     </p>

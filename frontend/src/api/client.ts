@@ -13,6 +13,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly detail: unknown,
     readonly expiresAt: string | null = null,
+    /** The whole error body: some refusals carry figures (the recording quota's hours). */
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(typeof detail === 'string' ? detail : `HTTP ${status}`);
     this.name = 'ApiError';
@@ -76,7 +78,7 @@ export async function unwrap<T>(call: Promise<Answer<T>>): Promise<T> {
   const { data, error, response } = answer;
   if (response.ok && data !== undefined) return data;
   const body = (error ?? {}) as { detail?: unknown; expires_at?: string | null };
-  throw new ApiError(response.status, body.detail, body.expires_at ?? null);
+  throw new ApiError(response.status, body.detail, body.expires_at ?? null, body);
 }
 
 /** A short sentence for an API failure the viewer caused or can act on. */

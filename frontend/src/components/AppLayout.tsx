@@ -25,6 +25,7 @@ export function AppLayout() {
           </NavLink>
           <NavLink to="/guide">Guide</NavLink>
           <NavLink to="/catchup">Catch-Up</NavLink>
+          <NavLink to="/recordings">Recordings</NavLink>
           {claims?.role === 'admin' && <NavLink to="/admin">Operations</NavLink>}
         </nav>
         <div className="account">

@@ -4,6 +4,7 @@ import { useMarkRead, useNotifications, type Notification } from '../api/viewerQ
 import { safeReturnPath } from '../auth/returnTo';
 import { formatDay, formatTimeOfDay } from '../rules/timeLabels';
 import { Icon } from './icons';
+import { RecordButton } from './RecordButton';
 
 /** J6: the bell with the unread count; the list, unread first, each with Watch now and Mark as
  * read. New notifications show within a minute (the list is polled). */
@@ -84,6 +85,10 @@ function NotificationItem({ n, onOpen }: { n: Notification; onOpen: () => void }
           >
             Watch now
           </Link>
+        )}
+        {n.schedule_entry_id && n.kind === 'catchup_expiring' && (
+          // J6: recording it keeps it past the catch-up window.
+          <RecordButton entryId={n.schedule_entry_id} title={n.body} small />
         )}
         {!n.read && (
           <button type="button" className="button small" disabled={markRead.isPending} onClick={() => markRead.mutate(n.id)}>

@@ -5,6 +5,7 @@ import type { ProgrammeState } from '../rules/programmeState';
 import { formatDay, formatTimeOfDay } from '../rules/timeLabels';
 import { timeLeft } from '../rules/expiry';
 import { Icon } from './icons';
+import { RecordButton } from './RecordButton';
 import { ProgressBar } from './ProgressBar';
 import { Still } from './Still';
 
@@ -59,9 +60,12 @@ export function ProgrammeCard({ p, state }: { p: CardProgramme; state: Programme
         )}
         {state.kind === 'locked' && <p className="locked-reason">{state.reason}</p>}
         {available && (
-          <Link className="button primary small" to={play} aria-label={`${action} ${p.title}`}>
-            {action}
-          </Link>
+          <div className="programme-card-actions">
+            <Link className="button primary small" to={play} aria-label={`${action} ${p.title}`}>
+              {action}
+            </Link>
+            <RecordButton entryId={p.entryId} title={p.title} small />
+          </div>
         )}
       </div>
     </li>

@@ -7,6 +7,7 @@ import { durationSeconds, spanOf } from '../rules/programmeProgress';
 import { programmeState } from '../rules/programmeState';
 import { formatDay, formatTimeRange } from '../rules/timeLabels';
 import { Icon } from './icons';
+import { RecordButton } from './RecordButton';
 import { Still } from './Still';
 
 interface Props {
@@ -78,6 +79,9 @@ export function ProgrammeDetail({ entry, channel, now, onClose }: Props) {
             </p>
           )}
           {state.kind === 'upcoming' && <p className="programme-meta">Starts at {formatTimeRange(span.start, span.end).split(' – ')[0]}</p>}
+          {state.kind !== 'locked' && (
+            <RecordButton entryId={entry.id} title={entry.title} seriesId={entry.series_id} seriesTitle={entry.series_title} />
+          )}
           <button type="button" className="button ghost" onClick={() => dialog.current?.close()}>
             Close
           </button>

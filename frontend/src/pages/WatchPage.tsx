@@ -1,4 +1,4 @@
-import { useParams } from 'react-router';
+import { useParams, useSearchParams } from 'react-router';
 import { Player } from '../player/Player';
 import { parseWatchTarget } from '../player/watchTarget';
 import { NotFoundPage } from './NotFoundPage';
@@ -6,7 +6,8 @@ import { NotFoundPage } from './NotFoundPage';
 /** /watch/{mode}/{channel}[/{programme}]: the player, or not-found for an address that is not one. */
 export default function WatchPage() {
   const params = useParams();
-  const target = parseWatchTarget(params.mode, params.channelId, params.entryId);
+  const [search] = useSearchParams();
+  const target = parseWatchTarget(params.mode, params.channelId, params.entryId, search.get('recording'));
   if (!target) return <NotFoundPage message="This is not a programme or channel we know." />;
   return <Player target={target} />;
 }

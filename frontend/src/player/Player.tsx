@@ -12,6 +12,7 @@ import { problem as makeProblem, problemFromApi, type PlaybackProblem } from '..
 import { durationSeconds, offsetInProgramme, spanOf, type Span } from '../rules/programmeProgress';
 import { PromptMemory, shouldOfferStartOver } from '../rules/startoverPrompt';
 import { formatTimeRange } from '../rules/timeLabels';
+import { RecordButton } from '../components/RecordButton';
 import { useNow } from '../components/useNow';
 import { PlayerController, type Timeline } from './playerController';
 import { PlayerControls } from './PlayerControls';
@@ -58,6 +59,7 @@ async function resumePosition(entryId: string, duration: number): Promise<number
 
 export function Player({ target }: { target: WatchTarget }) {
   const { mode, channelId, entryId } = target;
+  const recordingId = target.recordingId ?? null;
   const navigate = useNavigate();
   const containerRef = useRef<HTMLDivElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
@@ -122,7 +124,8 @@ export function Player({ target }: { target: WatchTarget }) {
     if (mode === 'startover' && !entry.on_air) {
       return makeProblem('not_on_air', entry.catchup ? undefined : 'It has not started yet.');
     }
-    if (mode === 'catchup') {
+    // A recording plays under its own rights (the API says so when it loads), past the window too.
+    if (mode === 'catchup' && !recordingId) {
       if (!entry.catchup) return makeProblem('not_aired_yet');
       if (!entry.catchup.available) {
         const reason = entry.catchup.reason ?? 'program_not_eligible';
@@ -130,7 +133,7 @@ export function Player({ target }: { target: WatchTarget }) {
       }
     }
     return null;
-  }, [mode, entry, channelId, programmeQuery.isError, programmeQuery.error]);
+  }, [mode, entry, channelId, recordingId, programmeQuery.isError, programmeQuery.error]);
 
   const savingTarget = useMemo<SavingTarget | null>(() => {
     if (mode === 'live' || !entry?.channel.cdn_channel_key || preflight) return null;
@@ -169,7 +172,7 @@ export function Player({ target }: { target: WatchTarget }) {
     };
     // A new address, a retry or the programme becoming known start a new load.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [controller, ready, mode, channelId, entryId, attempt]);
+  }, [controller, ready, mode, channelId, entryId, recordingId, attempt]);
 
   // An outage is retried by itself until the stream is back.
   useEffect(() => {
@@ -418,7 +421,14 @@ export function Player({ target }: { target: WatchTarget }) {
           />
         )}
       </div>
-      {shown?.synopsis && <p className="player-synopsis">{shown.synopsis}</p>}
+      {shown && (
+        <div className="player-info">
+          {shown.synopsis && <p className="player-synopsis">{shown.synopsis}</p>}
+          {!recordingId && (
+            <RecordButton entryId={shown.id} title={shown.title} seriesId={shown.series_id} seriesTitle={shown.series_title} />
+          )}
+        </div>
+      )}
     </div>
   );
 }

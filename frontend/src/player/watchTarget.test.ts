@@ -25,4 +25,12 @@ describe('watch addresses', () => {
     );
     expect(manifestPath({ mode: 'live', channelId: ch, entryId: null })).toBe(`/api/v1/tstv/live/${ch}/manifest`);
   });
+  it('plays a recording in catch-up mode only', () => {
+    const r = '5d2c1b0a-1e2f-4a3b-9c4d-333333333333';
+    const target = parseWatchTarget('catchup', ch, e, r);
+    expect(target).toEqual({ mode: 'catchup', channelId: ch, entryId: e, recordingId: r });
+    expect(target && manifestPath(target)).toBe(`/api/v1/recordings/${r}/manifest`);
+    expect(parseWatchTarget('startover', ch, e, r)).toBeNull();
+    expect(parseWatchTarget('catchup', ch, e, 'nope')).toBeNull();
+  });
 });

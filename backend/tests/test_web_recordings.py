@@ -146,3 +146,52 @@ def test_record_on_air_from_the_guide_then_play_and_delete_it(viewer: Viewer, st
     expect(page.get_by_text(re.compile("Nothing recorded yet"))).to_be_visible()
     r = stack.get("/api/v1/recordings")
     assert r.status_code == 200 and r.json()["total"] == 0, r.text
+
+
+def test_record_a_series_from_the_guide_and_stop_it(viewer: Viewer, stack: Stack) -> None:
+    channels = stack.get("/api/v1/epg/channels").json()["channels"]
+    one = next(c for c in channels if c["number"] == 101)
+    now = time.time()
+    day = datetime.fromtimestamp(now, UTC).date().isoformat()
+    entries = stack.get(f"/api/v1/epg/schedule?channel_id={one['id']}&date={day}").json()["entries"]
+    episode = next(
+        e
+        for e in entries
+        if e.get("series_id") and datetime.fromisoformat(e["start_time"]).timestamp() > now + 120
+    )
+    at = datetime.fromisoformat(episode["start_time"]).strftime("%H:%M")  # the browser runs in UTC
+
+    page = viewer.page
+    page.get_by_role("link", name="Guide", exact=True).click()
+    cell = page.get_by_role("gridcell", name=re.compile(rf"^{re.escape(episode['title'])}\s*{at}\b"))
+    cell.first.focus()
+    page.keyboard.press("Enter")
+    detail = page.get_by_role("dialog")
+    expect(detail.get_by_role("heading", name=episode["title"])).to_be_visible()
+    series_name = episode.get("series_title") or episode["title"]
+    detail.get_by_role("button", name=f"Record series {series_name}", exact=True).click()
+    expect(detail.get_by_role("link", name=re.compile("^Recording the series"))).to_have_text(
+        "Series recording on"
+    )
+    # This episode is one of them.
+    expect(
+        detail.get_by_role("link", name=re.compile(rf"^{re.escape(episode['title'])}: Scheduled"))
+    ).to_be_visible()
+    detail.get_by_role("button", name="Close").click()
+
+    page.get_by_role("link", name="Recordings", exact=True).click()
+    series = page.get_by_role("region", name="Series being recorded")
+    expect(series).to_contain_text(series_name)
+    expect(series).to_contain_text(re.compile(r"\d+ episodes?"))
+    item = page.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name=episode["title"], exact=True)
+    )
+    expect(item.first).to_contain_text("Scheduled")
+    expect(page.get_by_role("meter", name="Recording space")).not_to_have_attribute(
+        "aria-valuetext", "0 h of 20 h used"
+    )
+    screenshot(page, "recordings-series")
+    series.get_by_role("button", name=f"Stop recording series {series_name}").click()
+    expect(series).to_have_count(0)
+    listed = stack.get("/api/v1/recordings/series").json()["series"]
+    assert listed == [], listed

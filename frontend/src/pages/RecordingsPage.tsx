@@ -49,6 +49,18 @@ export function RecordingsPage() {
           </div>
         )}
       </div>
+      {series.data && series.data.series.length > 0 && (
+        <section aria-labelledby="series-title" className="series-section">
+          <h2 id="series-title" className="rail-title">
+            Series being recorded
+          </h2>
+          <ul className="series-list">
+            {series.data.series.map((s) => (
+              <SeriesItem key={s.id} s={s} />
+            ))}
+          </ul>
+        </section>
+      )}
       {recordings.isPending && <ul className="recording-list" aria-busy="true" aria-label="Loading recordings" />}
       {recordings.isError && (
         <div className="error-box" role="alert">
@@ -71,17 +83,10 @@ export function RecordingsPage() {
           ))}
         </ul>
       )}
-      {series.data && series.data.series.length > 0 && (
-        <section aria-labelledby="series-title" className="series-section">
-          <h2 id="series-title" className="rail-title">
-            Series being recorded
-          </h2>
-          <ul className="series-list">
-            {series.data.series.map((s) => (
-              <SeriesItem key={s.id} s={s} />
-            ))}
-          </ul>
-        </section>
+      {recordings.data && recordings.data.total > recordings.data.recordings.length && (
+        <p className="empty">
+          Showing the newest {recordings.data.recordings.length} of {recordings.data.total} recordings.
+        </p>
       )}
     </div>
   );

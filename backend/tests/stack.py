@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import m3u8
 from sqlalchemy import insert
 
 from app.config import Settings
@@ -124,6 +125,15 @@ class Stack:
 
     def post(self, path: str, token: str | None = None) -> httpx.Response:
         return httpx.post(self.api + path, headers=self.headers(token), timeout=60)
+
+    def first_recorded(self, channel_id: uuid.UUID) -> float:
+        """The oldest instant of a channel's archive a viewer can reach: its live playlist's first
+        segment (epoch seconds)."""
+        master_url = f"{self.api}/api/v1/tstv/live/{channel_id}/manifest"
+        master = m3u8.loads(self.get(f"/api/v1/tstv/live/{channel_id}/manifest").text, uri=master_url)
+        media = httpx.get(master.playlists[0].absolute_uri, headers=self.headers(), timeout=10).text
+        first: float = m3u8.loads(media).segments[0].current_program_date_time.timestamp()
+        return first
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import m3u8
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -124,17 +123,9 @@ def _programme_at(stack: Stack, ch: Channel, ts: float) -> Programme:
     raise AssertionError(f"no programme at {ts}")
 
 
-def _first_recorded(stack: Stack, ch: Channel) -> float:
-    url = f"{stack.api}/api/v1/tstv/live/{ch.id}/manifest"
-    master = m3u8.loads(stack.get(f"/api/v1/tstv/live/{ch.id}/manifest").text, uri=url)
-    media = httpx.get(master.playlists[0].absolute_uri, headers=stack.headers(), timeout=10).text
-    first: float = m3u8.loads(media).segments[0].current_program_date_time.timestamp()
-    return first
-
-
 def _just_ended(stack: Stack, ch: Channel) -> Programme:
     """Wait for a programme recorded from its start to end; returns it the moment it has."""
-    first = _first_recorded(stack, ch)
+    first = stack.first_recorded(ch.id)
     p = _programme_at(stack, ch, max(first + 0.5, time.time()))
     if p.start < first - 0.5:
         p = _programme_at(stack, ch, p.end)

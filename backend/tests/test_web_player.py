@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-import m3u8
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
@@ -131,18 +129,9 @@ def _programme_at(stack: Stack, ch: Channel, ts: float) -> Programme:
     raise AssertionError(f"no programme at {ts}")
 
 
-def _first_recorded(stack: Stack, ch: Channel) -> float:
-    """The oldest instant of the channel's archive (its live playlist's first segment)."""
-    master_url = f"{stack.api}/api/v1/tstv/live/{ch.id}/manifest"
-    master = m3u8.loads(stack.get(f"/api/v1/tstv/live/{ch.id}/manifest").text, uri=master_url)
-    media = httpx.get(master.playlists[0].absolute_uri, headers=stack.headers(), timeout=10).text
-    first: float = m3u8.loads(media).segments[0].current_program_date_time.timestamp()
-    return first
-
-
 def _wait_for_elapsed(stack: Stack, ch: Channel, low: float, high: float) -> Programme:
     """Wait until a programme recorded from its start has been on air for `low` to `high` s."""
-    first = _first_recorded(stack, ch)
+    first = stack.first_recorded(ch.id)
 
     def inside() -> Programme | None:
         p = _programme_at(stack, ch, time.time())
@@ -309,7 +298,7 @@ def test_expired_and_not_recorded_programmes_say_so(viewer: Viewer, stack: Stack
 
 def _aired_programme(stack: Stack, ch: Channel) -> Programme:
     """A programme of `ch` recorded from its start that has finished airing (waits for one)."""
-    first = _first_recorded(stack, ch)
+    first = stack.first_recorded(ch.id)
     p = _programme_at(stack, ch, first)
     if p.start < first - 0.5:
         p = _programme_at(stack, ch, p.end)

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx
-import m3u8
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -69,10 +67,7 @@ def viewer(browser: Browser, stack: Stack) -> Iterator[Viewer]:
 
 def _on_air_from_its_start(stack: Stack) -> Programme:
     """The programme on air, once one is on air that the archive holds from its start."""
-    master_url = f"{stack.api}/api/v1/tstv/live/{stack.channel_id}/manifest"
-    master = m3u8.loads(stack.get(f"/api/v1/tstv/live/{stack.channel_id}/manifest").text, uri=master_url)
-    media = httpx.get(master.playlists[0].absolute_uri, headers=stack.headers(), timeout=10).text
-    first = m3u8.loads(media).segments[0].current_program_date_time.timestamp()
+    first = stack.first_recorded(stack.channel_id)
 
     def on_air() -> Programme | None:
         now = time.time()

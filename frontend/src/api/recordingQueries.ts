@@ -48,16 +48,17 @@ export function useRecordSeries() {
   });
 }
 
+/** A delete that also counts as done when the thing is already gone (another device deleted it). */
+async function deleted(call: Promise<{ response: Response }>): Promise<void> {
+  const { response } = await call;
+  if (!response.ok && response.status !== 404) throw new Error(`HTTP ${response.status}`);
+}
+
 export function useDeleteRecording() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: async (id: string) => {
-      const { response } = await api.DELETE('/api/v1/recordings/{recording_id}', {
-        params: { path: { recording_id: id } },
-      });
-      // Already gone (another device deleted it) is what the viewer wanted.
-      if (!response.ok && response.status !== 404) throw new Error(`HTTP ${response.status}`);
-    },
+    mutationFn: (id: string) =>
+      deleted(api.DELETE('/api/v1/recordings/{recording_id}', { params: { path: { recording_id: id } } })),
     onSettled: () => client.invalidateQueries({ queryKey: recordingKeys.all }),
   });
 }
@@ -65,12 +66,12 @@ export function useDeleteRecording() {
 export function useDeleteSeriesRecording() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: async (id: string) => {
-      const { response } = await api.DELETE('/api/v1/recordings/series/{series_recording_id}', {
-        params: { path: { series_recording_id: id } },
-      });
-      if (!response.ok && response.status !== 404) throw new Error(`HTTP ${response.status}`);
-    },
+    mutationFn: (id: string) =>
+      deleted(
+        api.DELETE('/api/v1/recordings/series/{series_recording_id}', {
+          params: { path: { series_recording_id: id } },
+        }),
+      ),
     onSettled: () => client.invalidateQueries({ queryKey: recordingKeys.all }),
   });
 }

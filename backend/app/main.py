@@ -41,6 +41,7 @@ from app.routers import (
 from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
 from app.services.catalogue_cache import ListingCache
+from app.services.catalogue_feed import CatalogueFeed, CatalogueListener, FeedCollector, asyncpg_dsn
 from app.services.metrics import ChannelsCollector, Metrics
 from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
@@ -69,6 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
         app.state.db = db
+        # The catalogue version: this process's writes are seen on its engines, everyone's pushed
+        # by LISTEN/NOTIFY on PostgreSQL (SQLite cannot notify: requests read the version there).
+        feed: CatalogueFeed = app.state.catalogue_feed
+        feed.track_writes(db.engine)
+        feed.track_writes(db.reader_engine)
+        listener: CatalogueListener | None = None
+        if not settings.is_sqlite:
+            listener = CatalogueListener(asyncpg_dsn(settings.database_url), feed)
+            listener.start()
+        app.state.catalogue_listener = listener
         tasks: list[asyncio.Task[None]] = []
         # The archive index: one full scan now, then a cheap poll of the growing runs.
         archive: ArchiveIndex = app.state.archive
@@ -129,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await t
+            if listener is not None:
+                await listener.stop()
             await db.dispose()
 
     app = FastAPI(
@@ -141,8 +154,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle()
     app.state.archive = ArchiveIndex(settings.hls_segment_dir)
+    app.state.catalogue_feed = CatalogueFeed()
     app.state.catalogue_cache = ListingCache()
-    app.state.playback = PlaybackService(settings, app.state.archive)
+    # Listing pages of an older version are dropped as soon as a newer one is pushed.
+    app.state.catalogue_feed.add_observer(app.state.catalogue_cache.observe)
+    app.state.playback = PlaybackService(settings, app.state.archive, app.state.catalogue_feed)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -154,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics.watch_channels(
         ChannelsCollector(lambda: getattr(app.state, "simlive", None), app.state.archive)
     )
+    app.state.metrics.watch_channels(FeedCollector(app.state.catalogue_feed))
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
 

@@ -332,8 +332,7 @@ async def recording_manifest(
     required."""
     with metrics_of(request).playlist(Mode.RECORDING, "master"):
         channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
-        async with db.reader() as session:
-            resolved = await pbs.resolve(session, Mode.RECORDING, channel_id, entry_id)
+        resolved = await pbs.resolve(db, Mode.RECORDING, channel_id, entry_id)
         now = clock.now()
         pbs.authorise_new_playback(claims, resolved, now)
         token = pbs.issue_playback_token(claims, resolved.target, now)
@@ -356,8 +355,7 @@ async def recording_media(
         now = clock.now()
         target = pbs.target_from_token(pb, claims, Mode.RECORDING, channel_id, entry_id, now)
         if target is None:
-            async with db.reader() as session:
-                resolved = await pbs.resolve(session, Mode.RECORDING, channel_id, entry_id)
+            resolved = await pbs.resolve(db, Mode.RECORDING, channel_id, entry_id)
             pbs.authorise_new_playback(claims, resolved, now)
             target = resolved.target
         return _playlist(pbs.media_playlist(target, rendition, now, request.url.hostname), cacheable=True)

@@ -104,8 +104,7 @@ async def _master(
     playback: PlaybackService,
 ) -> Response:
     with metrics_of(request).playlist(mode, "master"):
-        async with db.reader() as session:
-            resolved = await playback.resolve(session, mode, channel_id, entry_id)
+        resolved = await playback.resolve(db, mode, channel_id, entry_id)
         now = clock.now()
         playback.authorise_new_playback(claims, resolved, now)
         token = playback.issue_playback_token(claims, resolved.target, now)
@@ -129,8 +128,7 @@ async def _media(
         # anything else is new playback and goes through the rights.
         target = playback.target_from_token(pb, claims, mode, channel_id, entry_id, now)
         if target is None:
-            async with db.reader() as session:
-                resolved = await playback.resolve(session, mode, channel_id, entry_id)
+            resolved = await playback.resolve(db, mode, channel_id, entry_id)
             playback.authorise_new_playback(claims, resolved, now)
             target = resolved.target
         text = playback.media_playlist(target, rendition, now, request.url.hostname)

@@ -3,6 +3,11 @@
 The master request is where rights are decided (via `rights`). It hands out a short-lived playback
 token inside the media playlist URLs, so a playback already started keeps refreshing even if the
 rights are revoked meanwhile (J5), while any new playback is refused at once.
+
+The rows the rights read come from `RightsCache` (kept per catalogue version, the version pushed by
+LISTEN/NOTIFY on PostgreSQL): a master request makes no database round trip while the pushed
+version is current, and reads the version (one query) while it is not. The subscription state is
+the access token's claim (`sub_active`), as before.
 """
 
 from __future__ import annotations
@@ -16,16 +21,15 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import jwt
-from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db import Database
 from app.errors import ApiError
-from app.models import Channel, ScheduleEntry
 from app.services import rights
 from app.services.archive_index import ArchiveIndex
 from app.services.archive_layout import RENDITIONS
 from app.services.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
+from app.services.catalogue_feed import CatalogueFeed
 from app.services.manifest_generator import (
     MediaPlaylistSpec,
     PlaylistKind,
@@ -35,6 +39,7 @@ from app.services.manifest_generator import (
     select_segments,
 )
 from app.services.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
+from app.services.rights_cache import ChannelRow, EntryRow, RightsCache
 
 KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
 CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
@@ -57,14 +62,6 @@ def cdn_base_for(template: str, viewer_host: str | None) -> str:
     elif viewer_host and ":" in viewer_host and _IPV6.match(viewer_host):
         host = f"[{viewer_host}]"
     return template.replace("{host}", host)
-
-
-# One round trip for both rows; an entry of another channel comes back and is refused below.
-_CHANNEL_AND_ENTRY = (
-    select(Channel, ScheduleEntry)
-    .outerjoin(ScheduleEntry, ScheduleEntry.id == bindparam("e"))
-    .where(Channel.id == bindparam("c"))
-)
 
 
 class Mode:
@@ -91,29 +88,26 @@ class Target:
 @dataclass(frozen=True)
 class Resolved:
     target: Target
-    channel: Channel
-    entry: ScheduleEntry | None
+    channel: ChannelRow
+    entry: EntryRow | None
 
 
 class PlaybackService:
-    def __init__(self, settings: Settings, index: ArchiveIndex) -> None:
+    def __init__(self, settings: Settings, index: ArchiveIndex, feed: CatalogueFeed | None = None) -> None:
         self.settings = settings
         self.index = index
+        self.rights = RightsCache(feed or CatalogueFeed())
         self._cache: OrderedDict[tuple[object, ...], str] = OrderedDict()
 
     # ---- resolving and authorising -------------------------------------------------------------
 
     async def resolve(
-        self, session: AsyncSession, mode: str, channel_id: uuid.UUID, entry_id: uuid.UUID | None
+        self, db: Database, mode: str, channel_id: uuid.UUID, entry_id: uuid.UUID | None
     ) -> Resolved:
-        if mode == Mode.LIVE:
-            channel = await session.get(Channel, channel_id)
-            entry = None
-        else:
-            if entry_id is None:
-                raise ApiError(422, "schedule_entry_id_required")
-            row = (await session.execute(_CHANNEL_AND_ENTRY, {"c": channel_id, "e": entry_id})).first()
-            channel, entry = (row[0], row[1]) if row else (None, None)
+        if mode != Mode.LIVE and entry_id is None:
+            raise ApiError(422, "schedule_entry_id_required")
+        # An entry of another channel comes back and is refused below.
+        channel, entry = await self.rights.rows(db, channel_id, None if mode == Mode.LIVE else entry_id)
         if channel is None or not channel.cdn_channel_key:
             raise ApiError(404, "channel_not_found")
         if mode != Mode.LIVE and (entry is None or entry.channel_id != channel.id):

@@ -98,6 +98,7 @@ class PlaybackService:
         self.index = index
         self.rights = RightsCache(feed or CatalogueFeed())
         self._cache: OrderedDict[tuple[object, ...], str] = OrderedDict()
+        self._info_cache: dict[tuple[object, ...], MediaInfo] = {}
 
     # ---- resolving and authorising -------------------------------------------------------------
 
@@ -286,8 +287,20 @@ class PlaybackService:
         )
 
     def _media_info(self, target: Target, now: datetime) -> MediaInfo:
-        """Codecs, resolution and bandwidth from the newest run in range (a few segments sampled)."""
+        """Codecs, resolution and bandwidth from the newest run in range (a few segments sampled),
+        kept while the channel's index does not change (open ranges at a 1-second resolution)."""
         spec = self._spec(target, "video", now)
+        if not spec.closed:
+            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
+        cache_key = (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
+        info = self._info_cache.get(cache_key)
+        if info is None:
+            info = self._info_cache[cache_key] = self._read_media_info(spec)
+            if len(self._info_cache) > _CACHE_SIZE:
+                del self._info_cache[next(iter(self._info_cache))]  # the oldest
+        return info
+
+    def _read_media_info(self, spec: MediaPlaylistSpec) -> MediaInfo:
         tail = spec.end - 3 * self.settings.hls_segment_duration
         video = list(self.index.iter_range(spec.channel_key, "video", max(spec.start, tail), spec.end))
         if not video:

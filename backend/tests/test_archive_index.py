@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
+import math
+import random
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from app.services import archive_index
 from app.services.archive_index import ArchiveIndex
 from app.services.archive_layout import PLAYLIST_NAME, RENDITIONS, RunInfo, run_id_for, write_run_info
 from tests.archive_factory import write_run
@@ -152,3 +159,247 @@ def test_run_spans_carry_each_runs_key_and_follow_the_live_edge_and_retention(tm
         (second.run_id, _seconds(T0) + 900, _seconds(T0) + 1200)
     ]
     assert index.run_spans("nope") == []
+
+
+# ---- the compact representation: what it makes special ---------------------------------------
+
+
+def _names(
+    info: RunInfo, seqs: Iterable[int], dur_us: Callable[[int], int], clock_shift: Callable[[int], int]
+) -> list[str]:
+    out = []
+    for seq in seqs:
+        wall = time.strftime(
+            "%Y%m%dT%H%M%S", time.gmtime(math.floor(info.anchor + seq * 6) + clock_shift(seq))
+        )
+        out.append(f"{wall}_{seq:06d}_{dur_us(seq)}.m4s")
+    return out
+
+
+def _feed(
+    index: ArchiveIndex, info: RunInfo, names: list[str], renditions: Iterable[str] = RENDITIONS
+) -> None:
+    """What a rescan of the run does, with `names` as its directory listing."""
+    with index._lock:
+        ch = index._channels.setdefault(info.channel_key, archive_index._Channel())
+        run = index._run_index(ch, info.channel_key, info.run_id)
+        assert run is not None
+        for rendition in renditions:
+            index._add_names(ch, run, rendition, names)
+
+
+def _run(root: Path, key: str, anchor: float) -> RunInfo:
+    info = RunInfo(run_id_for(anchor), key, anchor, 6, None, anchor, 600, 0.0)
+    write_run_info(root, info)
+    return info
+
+
+def _bytes_per_segment(index: ArchiveIndex, key: str) -> float:
+    ch = index._channels[key]
+    return sum(t.nbytes() for t in ch.tracks.values()) / sum(len(t) for t in ch.tracks.values())
+
+
+def test_a_lost_file_in_the_middle_of_a_run(tmp_path: Path) -> None:
+    info = write_run(tmp_path, "ch9", T0, T0 + timedelta(minutes=10))
+    video = tmp_path / "ch9" / info.run_id / "video"
+    lost = next(p for p in video.iterdir() if "_000050_" in p.name)
+    lost.unlink()
+    index = ArchiveIndex(tmp_path)
+    index.rescan()
+    assert index.segment_count("ch9") == 99 and index.segment_count("ch9", "audio") == 100
+    segs = list(index.iter_range("ch9", "video", _seconds(T0) + 6 * 48, _seconds(T0) + 6 * 53))
+    assert [s.seq for s in segs] == [48, 49, 51, 52]
+    assert all((tmp_path / s.path).exists() for s in index.iter_range("ch9", "video", 0, 2e9))
+    assert index.covered_ranges("ch9") == [
+        (_seconds(T0), _seconds(T0) + 300),
+        (_seconds(T0) + 306, _seconds(T0) + 600),
+    ]
+    assert not index.holds("ch9", T0 + timedelta(seconds=300), T0 + timedelta(seconds=306))
+
+
+def test_a_partial_last_segment_and_jittering_names(tmp_path: Path) -> None:
+    """A stopped run's short last segment; audio durations of whole AAC frames; 1-second name clocks
+    that jitter off the timeline: every name is rebuilt exactly, at a few bytes a segment."""
+    info = _run(tmp_path, "ch8", _seconds(T0) + 0.4)
+    n = 2000
+    index = ArchiveIndex(tmp_path)
+    _feed(
+        index,
+        info,
+        _names(info, range(n), lambda s: 2_500_000 if s == n - 1 else 6_000_000, lambda s: 0),
+        ["video"],
+    )
+    audio = _names(info, range(n), lambda s: 6_016_000 if s % 3 else 5_995_000, lambda s: (s * 7) % 3 // 2)
+    _feed(index, info, audio, ["audio"])
+    video = list(index.iter_range("ch8", "video", 0, 2e9))
+    assert video[-1].duration == 2.5 and index.latest_end("ch8") == info.anchor + 6 * (n - 1) + 2.5
+    assert index.covered_ranges("ch8") == [(info.anchor, info.anchor + 6 * (n - 1) + 2.5)]
+    assert [s.name for s in index.iter_range("ch8", "audio", 0, 2e9)] == sorted(audio)
+    assert _bytes_per_segment(index, "ch8") < 3
+
+
+def test_out_of_order_runs_and_a_handover_overlap_keep_timeline_order(tmp_path: Path) -> None:
+    later = _run(tmp_path, "ch7", _seconds(T0) + 600)
+    index = ArchiveIndex(tmp_path)
+    _feed(index, later, _names(later, range(100), lambda s: 6_000_000, lambda s: 0))
+    history = index.history_version("ch7")
+    earlier = _run(tmp_path, "ch7", _seconds(T0))  # found later (a late rescan)
+    _feed(index, earlier, _names(earlier, range(100), lambda s: 6_000_000, lambda s: 0))
+    assert index.history_version("ch7") > history
+    # A make-before-break handover: the next run starts 20 s before the last one stopped.
+    overlap = _run(tmp_path, "ch7", _seconds(T0) + 1200 - 20 + 0.25)
+    _feed(index, overlap, _names(overlap, range(10), lambda s: 6_000_000, lambda s: 0))
+    segs = list(index.iter_range("ch7", "video", 0, 2e9))
+    assert [s.start for s in segs] == sorted(s.start for s in segs) and len(segs) == 210
+    assert [s.run.run_id for s in segs[:100]] == [earlier.run_id] * 100
+    assert {s.run.run_id for s in segs[-13:]} == {later.run_id, overlap.run_id}
+    assert all(s.name.endswith(f"_{s.seq:06d}_6000000.m4s") for s in segs)
+    assert index.run_ordinal("ch7", later.run_id) == 0 and index.run_ordinal("ch7", earlier.run_id) == 1
+    assert index.covered_ranges("ch7") == [(_seconds(T0), overlap.anchor + 60)]
+
+
+def test_forget_before_with_kept_ranges_leaves_holes_and_the_live_edge_grows(tmp_path: Path) -> None:
+    info = _live_run(tmp_path, T0)
+    _ffmpeg_writes(tmp_path, info, range(100))
+    index = ArchiveIndex(tmp_path)
+    index.rescan()
+    t0 = _seconds(T0)
+    history = index.history_version("live1")
+    index.forget_before("live1", T0 + timedelta(seconds=480), kept=[(t0 + 61, t0 + 70), (t0 + 200, t0 + 240)])
+    assert index.history_version("live1") > history
+    held = [s.seq for s in index.iter_range("live1", "video", 0, 2e9)]
+    assert held[:10] == [10, 11, 33, 34, 35, 36, 37, 38, 39, 80] and held[-1] == 99
+    assert index.segment_count("live1") == len(held) == 2 + 7 + 20
+    assert index.covered_ranges("live1") == [(t0 + 60, t0 + 72), (t0 + 198, t0 + 240), (t0 + 480, t0 + 600)]
+    assert not index.holds("live1", T0 + timedelta(seconds=72), T0 + timedelta(seconds=198))
+    index.forget_before("live1", T0 + timedelta(seconds=480), kept=[(t0 + 61, t0 + 70), (t0 + 200, t0 + 240)])
+    assert index.segment_count("live1") == 29, "forgetting again what is kept changes nothing"
+    _ffmpeg_writes(tmp_path, info, range(100, 103), listed=3)
+    index.poll()
+    assert index.latest_end("live1") == t0 + 618 and index.segment_count("live1", "audio") == 32
+    assert all((tmp_path / s.path).exists() for s in index.iter_range("live1", "audio", 0, 2e9))
+
+
+def test_a_week_costs_under_a_byte_a_segment(tmp_path: Path) -> None:
+    """Structural bound, not a timing: what the tracks hold (stretches and their arrays) per segment."""
+    info = _run(tmp_path, "ch6", _seconds(T0))
+    index = ArchiveIndex(tmp_path)
+    _feed(index, info, _names(info, range(7 * 14_400), lambda s: 6_000_000, lambda s: 0))
+    assert index.segment_count("ch6") == 100_800
+    assert _bytes_per_segment(index, "ch6") < 0.01
+    # Live growth segment by segment stays in one stretch.
+    live = _live_run(tmp_path, T0)
+    for seq in range(0, 300, 3):
+        _ffmpeg_writes(tmp_path, live, range(seq, seq + 3), listed=3)
+        index.poll()
+    assert index.segment_count("live1") == 300 and len(index._channels["live1"].tracks["video"].parts) == 1
+
+
+class _Reference:
+    """The index as it was: one flat, start-sorted list of segments per rendition."""
+
+    def __init__(self) -> None:
+        self.segs: list[tuple[float, int, str, int, str]] = []
+
+    def add(self, info: RunInfo, names: list[str]) -> None:
+        last = max((s[3] for s in self.segs if s[2] == info.run_id), default=-1)
+        for name in sorted(names):
+            seq, dur = int(name[16:22]), int(name[23:-4])
+            if seq <= last:
+                continue
+            row = (info.anchor + info.segment_duration * seq, dur, info.run_id, seq, name)
+            if not self.segs or row[0] >= self.segs[-1][0]:
+                self.segs.append(row)
+            else:
+                self.segs.insert(bisect.bisect_right([s[0] for s in self.segs], row[0]), row)
+
+    def forget(self, ts: float, kept: list[tuple[float, float]]) -> None:
+        n, keep = 0, []
+        while n < len(self.segs) and (end := self.segs[n][0] + self.segs[n][1] / 1e6) <= ts:
+            if any(s < end and e > self.segs[n][0] for s, e in kept):
+                keep.append(self.segs[n])
+            n += 1
+        self.segs[:n] = keep
+
+    def ranges(self) -> list[tuple[float, float]]:
+        out: list[tuple[float, float]] = []
+        cur_s = cur_e = -math.inf
+        for s, d, *_ in self.segs:
+            e = s + d / 1e6
+            if s <= cur_e + 0.5:
+                cur_e = max(cur_e, e)
+                continue
+            if cur_e > cur_s:
+                out.append((cur_s, cur_e))
+            cur_s, cur_e = s, e
+        if cur_e > cur_s:
+            out.append((cur_s, cur_e))
+        return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_archives_index_exactly_as_a_flat_list_would(tmp_path: Path, seed: int) -> None:
+    rnd = random.Random(seed)
+    index, ref = ArchiveIndex(tmp_path), _Reference()
+    t = _seconds(T0)
+    runs: list[tuple[RunInfo, int]] = []
+    for step in range(25):
+        op = rnd.random()
+        if op < 0.45 or not runs:  # a new run: after the last, overlapping it, or long before
+            anchor = t + rnd.choice([0, 0.3, -20.7, -3000.2, 40]) + step * 1e-3
+            t = max(t, anchor)
+            info = _run(tmp_path, "rnd", anchor)
+            runs.append((info, 0))
+        elif op < 0.85:  # a run grows: lost files, odd durations and clocks, a partial last segment
+            i = rnd.randrange(len(runs))
+            info, next_seq = runs[i]
+            count = rnd.choice([1, 3, 70, 200])
+            seqs = [s for s in range(next_seq, next_seq + count) if rnd.random() > 0.05]
+            odd, jump = rnd.random(), next_seq + rnd.randrange(count)  # the clock steps forward at `jump`
+            durations = [6_000_000, 6_016_000, 5_995_000, 2_000_000] if odd < 0.3 else [6_000_000]
+            shifts = [0, 0, 1] if odd > 0.7 else [0]
+            step_up = 200 if odd > 0.8 else 0
+            dur_of = {s: rnd.choice(durations) for s in seqs}
+            shift_of = {s: rnd.choice(shifts) + (step_up if s >= jump else 0) for s in seqs}
+            names = _names(info, seqs, dur_of.__getitem__, shift_of.__getitem__)
+            ref.add(info, names)
+            _feed(index, info, names, ["video"])
+            runs[i] = (info, next_seq + count)
+            t = max(t, info.anchor + 6 * (next_seq + count))
+        else:  # retention with recordings holding some ranges
+            ref_starts = [s[0] for s in ref.segs] or [t]
+            cutoff = rnd.uniform(min(ref_starts), max(ref_starts) + 10)
+            kept = sorted(rnd.uniform(min(ref_starts), cutoff) for _ in range(4))
+            ranges = [(kept[0], kept[1]), (kept[2], kept[3])]
+            ref.forget(cutoff, ranges)
+            index.forget_before("rnd", datetime.fromtimestamp(cutoff, UTC), ranges)
+        got = [
+            (s.start, round(s.duration * 1e6), s.run.run_id, s.seq, s.name)
+            for s in index.iter_range("rnd", "video", 0, 2e9)
+        ]
+        assert got == ref.segs, f"step {step}"
+        assert index.covered_ranges("rnd") == ref.ranges()
+        assert index.segment_count("rnd") == len(ref.segs)
+        assert index.latest_end("rnd") == (ref.segs[-1][0] + ref.segs[-1][1] / 1e6 if ref.segs else None)
+        if ref.segs:
+            lo = rnd.uniform(ref.segs[0][0] - 10, ref.segs[-1][0] + 10)
+            hi = lo + rnd.uniform(0, 900)
+            window = [(s.start, s.seq) for s in index.iter_range("rnd", "video", lo, hi)]
+            assert window == [(s[0], s[3]) for s in ref.segs if s[0] < hi and s[0] + s[1] / 1e6 > lo]
+
+
+def test_a_listing_with_a_far_off_duration_a_clock_step_and_a_bad_name(tmp_path: Path) -> None:
+    info = _run(tmp_path, "ch5", _seconds(T0) + 0.7)
+    names = _names(
+        info, range(200), lambda s: 3_000_000 if s == 100 else 6_000_000, lambda s: 300 if s >= 150 else 0
+    )
+    index, ref = ArchiveIndex(tmp_path), _Reference()
+    ref.add(info, names)
+    _feed(index, info, [*names, "20261120T126000_000999_6000000.m4s"], ["video"])  # minute 60: no time
+    got = [
+        (s.start, round(s.duration * 1e6), s.run.run_id, s.seq, s.name)
+        for s in index.iter_range("ch5", "video", 0, 2e9)
+    ]
+    assert got == ref.segs and len(got) == 200
+    assert index.covered_ranges("ch5") == ref.ranges() and len(ref.ranges()) == 2
+    assert len(index._channels["ch5"].tracks["video"].parts) <= 4

@@ -9,18 +9,21 @@ column arrays (about 30 bytes a segment) so a 7-day archive of five channels sta
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import gc
 import logging
 import math
 import operator
 import os
 import re
+import sys
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from app.services.archive_layout import (
@@ -72,56 +75,263 @@ class Segment:
         return f"{self.run.channel_key}/{self.run.run_id}/{self.rendition}/{INIT_NAMES[self.rendition]}"
 
 
-@dataclass
-class _Track:
-    """Segments of one channel and rendition, sorted by start time, as parallel arrays."""
+_DAY = 86_400
+_WALL_DEV = "b"  # a name's wall clock off its run's nominal by up to ±127 s more than the stretch's first
+_DUR_DEV = "h"  # a duration off the stretch's nominal by up to ±32 ms (AAC frames: 6.011-6.016 s)
 
-    starts: array[float] = field(default_factory=lambda: array("d"))
-    durs_us: array[int] = field(default_factory=lambda: array("l"))
-    runs: array[int] = field(default_factory=lambda: array("l"))
-    seqs: array[int] = field(default_factory=lambda: array("l"))
-    walls: array[int] = field(default_factory=lambda: array("q"))
-    history: int = 0  # bumped when already-indexed time changes (retention, late inserts)
+
+def _fits(typecode: str, value: int) -> bool:
+    bound = 1 << (8 * array(typecode).itemsize - 1)
+    return -bound <= value < bound
+
+
+@functools.lru_cache(maxsize=1024)
+def _ymd(day: int) -> int:
+    d = date.fromordinal(_EPOCH_ORDINAL + day)
+    return d.year * 10_000 + d.month * 100 + d.day
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _wall_int(epoch: int) -> int:
+    """Epoch seconds as the YYYYmmddHHMMSS integer of a segment name (UTC)."""
+    day, sod = divmod(epoch, _DAY)
+    hours, rest = divmod(sod, 3600)
+    return _ymd(day) * 1_000_000 + hours * 10_000 + (rest // 60) * 100 + rest % 60
+
+
+class _Stretch:
+    """Consecutive segments of one run: seqs `seq0` .. `seq0 + n - 1`, each starting at
+    `anchor + seq * sd` (the archive layout's timeline). Durations are `dur` µs but for the
+    deviations in `ddev` (one per segment but the last, only when some is not 0) and the last
+    segment's `last` (a stopped run's partial segment). Name wall clocks are
+    `base + seq * sd + woff` (base = floor(anchor)) plus `wdev` (one per segment, only when some
+    is not 0: the 1-second names jitter on a real encoder). A segment whose figures do not fit
+    (a lost file, another run, a far-off duration or clock) starts a new stretch."""
+
+    __slots__ = ("anchor", "base", "ddev", "dur", "last", "n", "run", "sd", "seq0", "wdev", "woff")
+
+    def __init__(self, run: int, anchor: float, sd: int, seq: int, dur_us: int, wall_s: int) -> None:
+        self.run = run
+        self.anchor = anchor
+        self.sd = sd
+        self.base = math.floor(anchor)
+        self.seq0 = seq
+        self.n = 1
+        self.dur = dur_us
+        self.last = dur_us
+        self.ddev: array[int] | None = None
+        self.woff = wall_s - self.base - sd * seq
+        self.wdev: array[int] | None = None
+
+    def start(self, k: int) -> float:
+        return self.anchor + self.sd * (self.seq0 + k)
+
+    def dur_us(self, k: int) -> int:
+        if k == self.n - 1:
+            return self.last
+        return self.dur + self.ddev[k] if self.ddev is not None else self.dur
+
+    def wall_s(self, k: int) -> int:
+        w = self.base + self.sd * (self.seq0 + k) + self.woff
+        return w + self.wdev[k] if self.wdev is not None else w
+
+    def end(self) -> float:
+        return self.start(self.n - 1) + self.last / 1e6
+
+    def try_append(self, run: int, seq: int, dur_us: int, wall_s: int) -> bool:
+        """Take the next segment if it continues this stretch."""
+        if run != self.run or seq != self.seq0 + self.n:
+            return False
+        dd = self.last - self.dur  # the current last becomes a middle segment
+        wd = wall_s - self.base - self.sd * seq - self.woff
+        if not (_fits(_DUR_DEV, dd) and _fits(_WALL_DEV, wd)):
+            return False
+        if dd and self.ddev is None:
+            self.ddev = array(_DUR_DEV, bytes(array(_DUR_DEV).itemsize * (self.n - 1)))
+        if self.ddev is not None:
+            self.ddev.append(dd)
+        if wd and self.wdev is None:
+            self.wdev = array(_WALL_DEV, bytes(array(_WALL_DEV).itemsize * self.n))
+        if self.wdev is not None:
+            self.wdev.append(wd)
+        self.last = dur_us
+        self.n += 1
+        return True
+
+    def piece(self, lo: int, hi: int) -> _Stretch:
+        """Segments `lo` .. `hi - 1` of this stretch as a stretch of their own."""
+        p = copy.copy(self)
+        p.seq0, p.n, p.last = self.seq0 + lo, hi - lo, self.dur_us(hi - 1)
+        p.ddev = self.ddev[lo : hi - 1] if self.ddev is not None else None
+        p.wdev = self.wdev[lo:hi] if self.wdev is not None else None
+        if p.ddev is not None and not any(p.ddev):
+            p.ddev = None
+        if p.wdev is not None and not any(p.wdev):
+            p.wdev = None
+        return p
+
+    def nbytes(self) -> int:
+        extra = sum(a.buffer_info()[1] * a.itemsize for a in (self.ddev, self.wdev) if a is not None)
+        return sys.getsizeof(self) + extra
+
+    @classmethod
+    def build(cls, run: int, anchor: float, sd: int, parsed: _Parsed) -> list[_Stretch]:
+        """The stretches of a run's segments (sorted by seq): one array pass each in the usual case."""
+        seqs, durs, walls = parsed.seqs, parsed.durs_us, parsed.walls
+        n = len(seqs)
+        first = cls(run, anchor, sd, seqs[0], durs[0], walls[0])
+        if (
+            n > 1
+            and seqs[-1] - seqs[0] == n - 1
+            and seqs == array(seqs.typecode, range(seqs[0], seqs[-1] + 1))
+        ):
+            # Name clocks less the nominal timeline: equal to the first one's but for jitter.
+            wall_x = array("q", map(operator.sub, walls, map(sd.__mul__, seqs)))
+            try:
+                ddev = None
+                if durs[:-1].count(first.dur) != n - 1:
+                    ddev = array(_DUR_DEV, map(first.dur.__rsub__, durs[:-1]))
+                wdev = None
+                if wall_x.count(wall_x[0]) != n:
+                    wdev = array(_WALL_DEV, map(wall_x[0].__rsub__, wall_x))
+            except OverflowError:
+                pass  # something off nominal by more than a deviation holds: segment by segment
+            else:
+                first.n, first.last, first.ddev, first.wdev = n, durs[-1], ddev, wdev
+                return [first]
+        out = [first]
+        for i in range(1, n):
+            if not out[-1].try_append(run, seqs[i], durs[i], walls[i]):
+                out.append(cls(run, anchor, sd, seqs[i], durs[i], walls[i]))
+        return out
+
+
+class _Track:
+    """Segments of one channel and rendition, sorted by start time, as stretches (`parts`, with
+    their first starts in `firsts` for bisecting). A position is (stretch, offset in it)."""
+
+    def __init__(self) -> None:
+        self.parts: list[_Stretch] = []
+        self.firsts: array[float] = array("d")
+        self.count = 0
+        self.history = 0  # bumped when already-indexed time changes (retention, late inserts)
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.count
 
-    def add(self, start: float, dur_us: int, run: int, seq: int, wall: int) -> None:
-        if not self.starts or start >= self.starts[-1]:
-            i = len(self.starts)
-        else:  # a run that overlaps the previous one's tail, or a late rescan: rare, keep order
-            i = bisect_right(self.starts, start)
-            self.history += 1
-        self.starts.insert(i, start)
-        self.durs_us.insert(i, dur_us)
-        self.runs.insert(i, run)
-        self.seqs.insert(i, seq)
-        self.walls.insert(i, wall)
+    def first_start(self) -> float:
+        return self.firsts[0]
+
+    def last_start(self) -> float:
+        p = self.parts[-1]
+        return p.start(p.n - 1)
+
+    def latest_end(self) -> float:
+        return self.parts[-1].end()
+
+    def locate(self, x: float, right: bool = False) -> tuple[int, int]:
+        """The position bisect_left (bisect_right) of `x` would give on the segments' starts."""
+        find = bisect_right if right else bisect_left
+        j = find(self.firsts, x)
+        if j:
+            p = self.parts[j - 1]
+            k = find(range(p.n), x, key=p.start)
+            if k < p.n:
+                return j - 1, k
+        return j, 0
+
+    def _put(
+        self, j: int, k: int, run: int, anchor: float, sd: int, seq: int, dur_us: int, wall_s: int
+    ) -> None:
+        """Insert one segment at position (j, k), splitting a stretch if it lands inside one."""
+        if k:
+            p = self.parts[j]
+            self.parts[j : j + 1] = [p.piece(0, k), p.piece(k, p.n)]
+            self.firsts.insert(j + 1, self.parts[j + 1].start(0))
+            j += 1
+        if not (j and self.parts[j - 1].try_append(run, seq, dur_us, wall_s)):
+            self.parts.insert(j, _Stretch(run, anchor, sd, seq, dur_us, wall_s))
+            self.firsts.insert(j, self.parts[j].start(0))
+        self.count += 1
 
     def add_run(self, anchor: float, duration: int, run: int, parsed: _Parsed) -> None:
         """Segments of one run: appended in bulk when they follow the track's end (the usual case)."""
-        starts = array("d", map(anchor.__add__, map(duration.__mul__, parsed.seqs)))
-        if self.starts and starts[0] < self.starts[-1]:
-            for i in range(len(parsed)):
-                self.add(starts[i], parsed.durs_us[i], run, parsed.seqs[i], parsed.walls[i])
+        if self.parts and anchor + duration * parsed.seqs[0] < self.last_start():
+            # A run that overlaps the previous one's tail, or a late rescan: rare, keep order.
+            for seq, dur_us, wall_s in zip(parsed.seqs, parsed.durs_us, parsed.walls, strict=True):
+                j, k = self.locate(anchor + duration * seq, right=True)
+                if j < len(self.parts):
+                    self.history += 1
+                self._put(j, k, run, anchor, duration, seq, dur_us, wall_s)
             return
-        self.starts.extend(starts)
-        self.durs_us.extend(parsed.durs_us)
-        self.runs.extend(array("l", [run]) * len(parsed))
-        self.seqs.extend(parsed.seqs)
-        self.walls.extend(parsed.walls)
+        if len(parsed) <= 64:  # the poll's few new segments: grow the last stretch
+            for seq, dur_us, wall_s in zip(parsed.seqs, parsed.durs_us, parsed.walls, strict=True):
+                self._put(len(self.parts), 0, run, anchor, duration, seq, dur_us, wall_s)
+            return
+        new = _Stretch.build(run, anchor, duration, parsed)
+        self.parts.extend(new)
+        self.firsts.extend(p.start(0) for p in new)
+        self.count += len(parsed)
 
-    def drop_first(self, n: int) -> None:
+    def forget(self, ts: float, kept: Sequence[tuple[float, float]], starts_kept: list[float]) -> bool:
+        """Drop the leading segments that end by `ts` but those overlapping a `kept` range."""
+        out: list[_Stretch] = []
+        considered = kept_count = 0
+        cut = len(self.parts)  # the stretches before it are replaced by `out`
+        for j, p in enumerate(self.parts):
+            k = 0
+            keep: list[int] = []
+            while k < p.n and (end := (s := p.start(k)) + p.dur_us(k) / 1e6) <= ts:
+                # The last held range starting before the segment's end: does it reach into it?
+                i = bisect_left(starts_kept, end)
+                if i and kept[i - 1][1] > s:
+                    keep.append(k)
+                k += 1
+            considered += k
+            kept_count += len(keep)
+            lo = None
+            for idx, kk in enumerate(keep):  # consecutive kept offsets make one piece
+                if lo is None:
+                    lo = kk
+                if idx + 1 == len(keep) or keep[idx + 1] != kk + 1:
+                    out.append(p.piece(lo, kk + 1))
+                    lo = None
+            if k < p.n:
+                if k:
+                    out.append(p.piece(k, p.n))
+                else:
+                    out.append(p)
+                cut = j + 1
+                break
+        if considered == kept_count:
+            return False
         self.history += 1
-        for arr in (self.starts, self.durs_us, self.runs, self.seqs, self.walls):
-            del arr[:n]
+        self.parts[:cut] = out
+        self.firsts = array("d", (p.start(0) for p in self.parts))
+        self.count -= considered - kept_count
+        return True
 
-    def drop_first_except(self, n: int, keep: list[int]) -> None:
-        """Drop the first `n` segments but those at the (sorted) indices `keep`."""
-        self.history += 1
-        self.starts[:n] = array("d", [self.starts[i] for i in keep])
-        for ints in (self.durs_us, self.runs, self.seqs, self.walls):
-            ints[:n] = array(ints.typecode, [ints[i] for i in keep])
+    def rows(self, lo: tuple[int, int], hi: tuple[int, int]) -> list[tuple[float, int, int, int, int]]:
+        """(start, duration µs, run, seq, wall) of the segments from position `lo` to `hi`."""
+        out = []
+        (j, k), (hj, hk) = lo, hi
+        while (j, k) < (hj, hk):
+            p = self.parts[j]
+            stop = hk if j == hj else p.n
+            for kk in range(k, stop):
+                out.append((p.start(kk), p.dur_us(kk), p.run, p.seq0 + kk, _wall_int(p.wall_s(kk))))
+            j, k = j + 1, 0
+        return out
+
+    def nbytes(self) -> int:
+        """Bytes the track holds (its containers and stretches): the memory a segment costs."""
+        return (
+            sys.getsizeof(self.parts)
+            + self.firsts.buffer_info()[1] * self.firsts.itemsize
+            + sum(p.nbytes() for p in self.parts)
+        )
 
 
 @dataclass(frozen=True)
@@ -164,7 +374,7 @@ _SEGMENT_NAMES = re.compile(r"^(\d{8})T(\d{6})_(\d+)_([1-9]\d*)\.m4s$", re.MULTI
 
 @dataclass(frozen=True)
 class _Parsed:
-    """Segment names of one run and rendition as columns, sorted by seq."""
+    """Segment names of one run and rendition as columns, sorted by seq (walls in epoch seconds)."""
 
     seqs: array[int]
     durs_us: array[int]
@@ -174,19 +384,40 @@ class _Parsed:
         return len(self.seqs)
 
 
+def _day_seconds(day: str) -> int | None:
+    try:
+        return (date(int(day[:4]), int(day[4:6]), int(day[6:])).toordinal() - _EPOCH_ORDINAL) * _DAY
+    except ValueError:
+        return None
+
+
+def _clock_seconds(clock: str) -> int | None:
+    h, m, sec = int(clock[:2]), int(clock[2:4]), int(clock[4:])
+    return h * 3600 + m * 60 + sec if h < 24 and m < 60 and sec < 60 else None
+
+
 def _parse_names(names: list[str], after_seq: int = -1) -> _Parsed:
-    """The segments among `names` (anything else is ignored) with seq > `after_seq`.
+    """The segments among `names` (anything else is ignored, as is a name whose clock is no real
+    UTC time: it could not be rebuilt from the timeline) with seq > `after_seq`.
 
     Names sort by their wall clock, then seq, and the wall clock never goes back within a run:
     sorting the names sorts the segments.
     """
     found = _SEGMENT_NAMES.findall("\n".join(sorted(names)))
     if not found:
-        return _Parsed(array("l"), array("l"), array("q"))
+        return _Parsed(array("q"), array("q"), array("q"))
     days, clocks, seq_s, dur_s = zip(*found, strict=True)
-    seqs = array("l", map(int, seq_s))
-    durs = array("l", map(int, dur_s))
-    walls = array("q", map(int, map(operator.add, days, clocks)))
+    # A week holds 8 days and 14,400 clock values: convert each distinct one once.
+    day_s = {d: _day_seconds(d) for d in set(days)}
+    clock_s = {c: _clock_seconds(c) for c in set(clocks)}
+    if None in day_s.values() or None in clock_s.values():
+        found = [f for f in found if day_s[f[0]] is not None and clock_s[f[1]] is not None]
+        if not found:
+            return _Parsed(array("q"), array("q"), array("q"))
+        days, clocks, seq_s, dur_s = zip(*found, strict=True)
+    seqs = array("q", map(int, seq_s))
+    durs = array("q", map(int, dur_s))
+    walls = array("q", map(operator.add, map(day_s.__getitem__, days), map(clock_s.__getitem__, clocks)))
     first = bisect_right(seqs, after_seq)
     if first:
         seqs, durs, walls = seqs[first:], durs[first:], walls[first:]
@@ -335,19 +566,7 @@ class ArchiveIndex:
             if ch is None:
                 return
             for track in ch.tracks.values():
-                n = 0
-                keep: list[int] = []
-                while n < len(track) and (end := track.starts[n] + track.durs_us[n] / 1e6) <= ts:
-                    # The last held range starting before the segment's end: does it reach into it?
-                    i = bisect_left(starts_kept, end)
-                    if i and kept[i - 1][1] > track.starts[n]:
-                        keep.append(n)
-                    n += 1
-                if n > len(keep):
-                    if keep:
-                        track.drop_first_except(n, keep)
-                    else:
-                        track.drop_first(n)
+                if track.forget(ts, kept, starts_kept):
                     ch.version += 1
 
     # ---- queries -----------------------------------------------------------------------------
@@ -387,15 +606,10 @@ class ArchiveIndex:
             return cached[2]
         with self._lock:
             history, count = t.history, len(t)
-            # Segments appended at the end (the live edge, every few seconds) extend the last
-            # computed ranges; anything else (retention, an out-of-order insert) recomputes them.
-            if cached is not None and cached[0] == history and cached[1] <= count:
-                ranges, first = cached[2][:], cached[1]
-            else:
-                ranges, first = [], 0
-            cur_s, cur_e = ranges.pop() if ranges else (-math.inf, -math.inf)
-            for s, d in zip(t.starts[first:], t.durs_us[first:], strict=True):
-                e = s + d / 1e6
+            # O(stretches): a few a run, however long the run.
+            ranges: list[tuple[float, float]] = []
+            cur_s, cur_e = -math.inf, -math.inf
+            for s, e in _pieces(t):
                 if s <= cur_e + _SEAM_TOLERANCE_S:
                     cur_e = max(cur_e, e)
                     continue
@@ -417,7 +631,7 @@ class ArchiveIndex:
             t = ch.tracks["video"]
             if not len(t):
                 return []
-            first = t.starts[0]
+            first = t.first_start()
             spans = [
                 RunSpan(r.info, max(r.video_start, first), r.video_end)
                 for r in ch.runs
@@ -433,9 +647,7 @@ class ArchiveIndex:
         with self._lock:
             t = ch.tracks[rendition]
             # A segment is at most a few durations long: start the walk a little before `start`.
-            lo = bisect_left(t.starts, start - 120.0)
-            hi = bisect_left(t.starts, end)
-            rows = [(t.starts[i], t.durs_us[i], t.runs[i], t.seqs[i], t.walls[i]) for i in range(lo, hi)]
+            rows = t.rows(t.locate(start - 120.0), t.locate(end)) if len(t) else []
             runs = ch.runs
         for s, dur_us, run_idx, seq, wall in rows:
             if s + dur_us / 1e6 > start:
@@ -451,7 +663,22 @@ class ArchiveIndex:
             return None
         with self._lock:  # the poller may be appending in its thread
             t = ch.tracks[rendition]
-            return t.starts[-1] + t.durs_us[-1] / 1e6 if len(t) else None
+            return t.latest_end() if len(t) else None
+
+
+def _pieces(t: _Track) -> Iterator[tuple[float, float]]:
+    """(start, end) spans whose merging (within the seam tolerance) gives the same ranges as merging
+    the track's segments one by one: a stretch whose segments abut is one span to its last but one
+    segment (their ends only grow), then its last."""
+    for p in t.parts:
+        shortest = p.dur + (min(p.ddev) if p.ddev is not None else 0) if p.n > 1 else p.last
+        if p.n > 1 and p.sd < shortest / 1e6 + _SEAM_TOLERANCE_S - 1e-3:
+            yield p.start(0), p.start(p.n - 2) + p.dur_us(p.n - 2) / 1e6
+            yield p.start(p.n - 1), p.end()
+        else:
+            for k in range(p.n):
+                s = p.start(k)
+                yield s, s + p.dur_us(k) / 1e6
 
 
 def utc(ts: float) -> datetime:

@@ -11,11 +11,13 @@ import { isAtLiveEdge, shouldSwitchToLive } from '../rules/liveEdge';
 import { problem as makeProblem, problemFromApi, type PlaybackProblem } from '../rules/playbackProblems';
 import { durationSeconds, offsetInProgramme, spanOf, type Span } from '../rules/programmeProgress';
 import { PromptMemory, shouldOfferStartOver } from '../rules/startoverPrompt';
+import { activeRung, rungsOf, type QualityChoice, type Rung } from '../rules/quality';
 import { formatTimeRange } from '../rules/timeLabels';
 import { RecordButton } from '../components/RecordButton';
 import { useNow } from '../components/useNow';
 import { PlayerController, type Timeline } from './playerController';
 import { PlayerControls } from './PlayerControls';
+import { PlayerStats } from './PlayerStats';
 import { ProblemPanel } from './ProblemPanel';
 import { ResumeToast } from './ResumeToast';
 import { StartOverPrompt } from './StartOverPrompt';
@@ -36,6 +38,8 @@ interface PlayState {
   muted: boolean;
   waiting: boolean;
   ended: boolean;
+  rungs: Rung[];
+  playingRung: Rung | null;
 }
 
 const isApiUrl = (url: string) => {
@@ -66,7 +70,19 @@ export function Player({ target }: { target: WatchTarget }) {
   const [controller, setController] = useState<PlayerController | null>(null);
   const [problem, setProblem] = useState<PlaybackProblem | null>(null);
   const [attempt, setAttempt] = useState(0);
-  const [play, setPlay] = useState<PlayState>({ timeline: null, paused: true, muted: false, waiting: true, ended: false });
+  const [play, setPlay] = useState<PlayState>({
+    timeline: null,
+    paused: true,
+    muted: false,
+    waiting: true,
+    ended: false,
+    rungs: [],
+    playingRung: null,
+  });
+  // The viewer's quality choice holds for the whole visit, across mode switches.
+  const [quality, setQuality] = useState<QualityChoice>('auto');
+  const qualityRef = useRef<QualityChoice>('auto');
+  const [statsShown, setStatsShown] = useState(false);
   // Which playlist is loaded and since when: state read from the player belongs to this load only.
   const [loaded, setLoaded] = useState<{ manifest: string; at: number } | null>(null);
   const [resumeToast, setResumeToast] = useState<number | null>(null);
@@ -165,6 +181,7 @@ export function Player({ target }: { target: WatchTarget }) {
       const ok = await controller.load(`${window.location.origin}${manifest}`, startAt);
       if (stale() || !ok) return;
       setLoaded({ manifest, at: performance.now() });
+      if (qualityRef.current !== 'auto') controller.setQuality(qualityRef.current);
       await controller.play();
     })();
     return () => {
@@ -187,14 +204,18 @@ export function Player({ target }: { target: WatchTarget }) {
   useEffect(() => {
     if (!controller) return undefined;
     const video = controller.video;
-    const read = () =>
+    const read = () => {
+      const variants = controller.variants();
       setPlay({
         timeline: controller.timeline(),
         paused: video.paused,
         muted: video.muted,
         waiting: video.readyState < 3 && !video.paused,
         ended: video.ended,
+        rungs: rungsOf(variants),
+        playingRung: activeRung(variants),
       });
+    };
     const timer = window.setInterval(read, TICK_MS);
     const events = ['play', 'pause', 'seeked', 'volumechange', 'waiting', 'playing', 'ended', 'loadeddata'];
     events.forEach((e) => video.addEventListener(e, read));
@@ -324,6 +345,18 @@ export function Player({ target }: { target: WatchTarget }) {
     else void el.requestFullscreen().catch(() => undefined);
   }, []);
   const toggleMute = useCallback(() => controller?.toggleMute(), [controller]);
+  const chooseQuality = useCallback(
+    (choice: QualityChoice) => {
+      qualityRef.current = choice;
+      setQuality(choice);
+      controller?.setQuality(choice);
+    },
+    [controller],
+  );
+  const thumbnailAt = useCallback(
+    (at: Date) => (controller ? controller.thumbnailAt(at) : Promise.resolve(null)),
+    [controller],
+  );
 
   useKeyboardShortcuts({
     togglePlay,
@@ -331,6 +364,7 @@ export function Player({ target }: { target: WatchTarget }) {
     live: jumpToLive,
     fullscreen: toggleFullscreen,
     mute: toggleMute,
+    stats: () => setStatsShown((shown) => !shown),
     channel: mode === 'live' ? zap : null,
   });
 
@@ -418,8 +452,14 @@ export function Player({ target }: { target: WatchTarget }) {
             onToggleMute={toggleMute}
             onToggleFullscreen={toggleFullscreen}
             onChannel={mode === 'live' ? zap : null}
+            thumbnailAt={thumbnailAt}
+            rungs={play.rungs}
+            playingRung={play.playingRung}
+            quality={quality}
+            onQuality={chooseQuality}
           />
         )}
+        {statsShown && controller && !shownProblem && <PlayerStats controller={controller} />}
       </div>
       {shown && (
         <div className="player-info">

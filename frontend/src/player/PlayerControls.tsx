@@ -3,7 +3,8 @@
 // Shaka's API (through PlayerController).
 
 import type { Span } from '../rules/programmeProgress';
-import type { Timeline } from './playerController';
+import { choiceLabel, type QualityChoice, type Rung } from '../rules/quality';
+import type { Thumbnail, Timeline } from './playerController';
 import { Icon } from '../components/icons';
 import { SeekBar } from './SeekBar';
 import type { Mode } from './watchTarget';
@@ -24,13 +25,39 @@ interface Props {
   onToggleMute: () => void;
   onToggleFullscreen: () => void;
   onChannel: ((step: 1 | -1) => void) | null;
+  thumbnailAt: (at: Date) => Promise<Thumbnail | null>;
+  rungs: Rung[];
+  playingRung: Rung | null;
+  quality: QualityChoice;
+  onQuality: (choice: QualityChoice) => void;
+}
+
+/** Auto (the default: the player adapts to the connection) or one rung of the ladder. */
+function QualityMenu({ rungs, playing, quality, onQuality }: Pick<Props, 'rungs' | 'quality' | 'onQuality'> & { playing: Rung | null }) {
+  return (
+    <select
+      className="quality-select"
+      aria-label="Quality"
+      value={String(quality)}
+      onChange={(e) => onQuality(e.target.value === 'auto' ? 'auto' : Number(e.target.value))}
+    >
+      <option value="auto">{choiceLabel('auto', playing)}</option>
+      {rungs.map((r) => (
+        <option key={r.height} value={String(r.height)}>
+          {r.label}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 export function PlayerControls(p: Props) {
   const showJump = p.mode === 'startover' || (p.mode === 'live' && !p.atLiveEdge);
   return (
     <div className="player-bar">
-      {p.span && p.timeline && <SeekBar mode={p.mode} span={p.span} timeline={p.timeline} onSeek={p.onSeek} />}
+      {p.span && p.timeline && (
+        <SeekBar mode={p.mode} span={p.span} timeline={p.timeline} onSeek={p.onSeek} thumbnailAt={p.thumbnailAt} />
+      )}
       <div className="player-buttons">
         <button type="button" className="icon-button" onClick={p.onTogglePlay} aria-label={p.paused ? 'Play' : 'Pause'}>
           <Icon name={p.paused ? 'play' : 'pause'} />
@@ -63,6 +90,9 @@ export function PlayerControls(p: Props) {
               <Icon name="up" />
             </button>
           </>
+        )}
+        {p.rungs.length > 1 && (
+          <QualityMenu rungs={p.rungs} playing={p.playingRung} quality={p.quality} onQuality={p.onQuality} />
         )}
         <button type="button" className="icon-button" onClick={p.onToggleMute} aria-label={p.muted ? 'Unmute' : 'Mute'}>
           <Icon name={p.muted ? 'mute' : 'volume'} />

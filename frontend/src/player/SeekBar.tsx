@@ -1,11 +1,12 @@
 // The seek bar: the programme's span, what can be played of it, where the viewer is and where live
 // is. Seeks are kept between the programme start (or the oldest instant available) and live.
 
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { capSeek, isAtLiveEdge } from '../rules/liveEdge';
 import { durationSeconds, offsetInProgramme, type Span } from '../rules/programmeProgress';
+import { offsetAtPointer, previewLabel, previewLeft } from '../rules/seekPreview';
 import { behindLive, formatClock, formatTimeOfDay } from '../rules/timeLabels';
-import type { Timeline } from './playerController';
+import type { Thumbnail, Timeline } from './playerController';
 import type { Mode } from './watchTarget';
 
 interface Props {
@@ -13,7 +14,11 @@ interface Props {
   span: Span;
   timeline: Timeline;
   onSeek: (at: Date) => void;
+  /** The picture at an instant, for the preview (null when the stream has no thumbnails). */
+  thumbnailAt?: (at: Date) => Promise<Thumbnail | null>;
 }
+
+const PREVIEW_WIDTH_PX = 176;
 
 const KEY_STEPS: Record<string, number | 'start' | 'end'> = {
   ArrowLeft: -10,
@@ -35,8 +40,36 @@ export function positionLabel(mode: Mode, span: Span, timeline: Timeline, at: Da
   return isAtLiveEdge(behind) ? 'Live' : behindLive(behind);
 }
 
-export function SeekBar({ mode, span, timeline, onSeek }: Props) {
+/** The picture and time a seek under the pointer would land on. */
+function SeekPreview({ thumbnail, label, left }: { thumbnail: Thumbnail | null; label: string; left: number }) {
+  const k = thumbnail ? PREVIEW_WIDTH_PX / thumbnail.width : 1;
+  return (
+    <div className="seek-preview" data-testid="seek-preview" aria-hidden="true" style={{ left: `${left}%` }}>
+      {thumbnail && (
+        <div
+          className="seek-preview-picture"
+          data-testid="seek-preview-picture"
+          data-src={thumbnail.url}
+          style={{
+            width: PREVIEW_WIDTH_PX,
+            height: Math.round(thumbnail.height * k),
+            backgroundImage: `url("${thumbnail.url}")`,
+            backgroundSize: `${thumbnail.sheetWidth * k}px ${thumbnail.sheetHeight * k}px`,
+            backgroundPosition: `${-thumbnail.x * k}px ${-thumbnail.y * k}px`,
+          }}
+        />
+      )}
+      <span className="seek-preview-time">{label}</span>
+    </div>
+  );
+}
+
+export function SeekBar({ mode, span, timeline, onSeek, thumbnailAt }: Props) {
   const [dragging, setDragging] = useState<number | null>(null);
+  const [hover, setHover] = useState<number | null>(null);
+  const [trackWidth, setTrackWidth] = useState(0);
+  const [thumbnail, setThumbnail] = useState<Thumbnail | null>(null);
+  const trackRef = useRef<HTMLDivElement>(null);
   const duration = durationSeconds(span);
   const startMs = span.start.getTime();
   const offsetOf = (d: Date) => (d.getTime() - startMs) / 1000;
@@ -55,9 +88,37 @@ export function SeekBar({ mode, span, timeline, onSeek }: Props) {
     onSeek(at(offset));
   };
 
+  // The preview follows the pointer, or the thumb while dragging; its picture is asked per second.
+  const previewOffset = dragging ?? hover;
+  const previewSecond = previewOffset === null ? null : Math.floor(previewOffset);
+  useEffect(() => {
+    if (previewSecond === null || !thumbnailAt) return undefined;
+    let current = true;
+    void thumbnailAt(new Date(startMs + previewSecond * 1000)).then((t) => {
+      if (current) setThumbnail(t);
+    });
+    return () => {
+      current = false;
+    };
+  }, [previewSecond, thumbnailAt, startMs]);
+  const onPointerMove = (clientX: number) => {
+    const box = trackRef.current?.getBoundingClientRect();
+    if (!box) return;
+    setTrackWidth(box.width);
+    setHover(offsetAtPointer(clientX, box, duration, available));
+  };
+  const edgeMs = (timeline.liveEdge ?? timeline.seekEnd).getTime();
+
   return (
     <div className="seekbar">
-      <div className="seek-track" aria-hidden="true">
+      {previewOffset !== null && (
+        <SeekPreview
+          thumbnail={thumbnail}
+          label={previewLabel(mode === 'catchup', previewOffset, (edgeMs - (startMs + previewOffset * 1000)) / 1000)}
+          left={previewLeft(previewOffset, duration, PREVIEW_WIDTH_PX + 12, trackWidth)}
+        />
+      )}
+      <div className="seek-track" aria-hidden="true" ref={trackRef}>
         <div
           className="seek-available"
           style={{ left: pct(available.start, duration), width: pct(available.end - available.start, duration) }}
@@ -83,6 +144,8 @@ export function SeekBar({ mode, span, timeline, onSeek }: Props) {
         }}
         onPointerUp={(e) => commit(Number(e.currentTarget.value))}
         onPointerCancel={() => setDragging(null)}
+        onPointerMove={(e) => onPointerMove(e.clientX)}
+        onPointerLeave={() => setHover(null)}
         onKeyDown={(e) => {
           // The slider's own arrow steps are a tenth of a second: move as the player's keys do.
           const step = KEY_STEPS[e.key];

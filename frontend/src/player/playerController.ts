@@ -7,6 +7,7 @@
 
 import type shakaNamespace from 'shaka-player';
 import { problemFromPlayerError, type PlaybackProblem } from '../rules/playbackProblems';
+import { activeRung, bufferAhead, rungsOf, type QualityChoice, type Rung } from '../rules/quality';
 
 type Shaka = typeof shakaNamespace;
 
@@ -30,6 +31,27 @@ export interface Timeline {
    * catch-up, which has no live edge. */
   liveEdge: Date | null;
   live: boolean;
+}
+
+/** A seek-bar preview picture: one tile of a sheet of thumbnails (CSS background-position). */
+export interface Thumbnail {
+  url: string;
+  /** The tile's place and size in the sheet, and the sheet's size, in pixels. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  sheetWidth: number;
+  sheetHeight: number;
+}
+
+/** What the stats overlay shows. */
+export interface PlaybackStats {
+  rung: Rung | null;
+  estimatedBandwidth: number;
+  bufferAheadSeconds: number;
+  droppedFrames: number;
+  decodedFrames: number;
 }
 
 const HLS_MIME_TYPE = 'application/x-mpegurl';
@@ -155,6 +177,62 @@ export class PlayerController {
   seekBy(seconds: number): void {
     const range = this.player.seekRange();
     this.video.currentTime = Math.min(Math.max(this.video.currentTime + seconds, range.start), range.end);
+  }
+
+  // ---- the ladder ------------------------------------------------------------------------------
+
+  /** Shaka's variants (one per rung: there is one audio rendition). */
+  variants(): shaka.extern.Track[] {
+    return this.player.getVariantTracks();
+  }
+
+  rungs(): Rung[] {
+    return rungsOf(this.variants());
+  }
+
+  /** Auto lets Shaka's bandwidth estimate pick the rung; a rung pins it (buffered media of the
+   * old rung is kept up to a few seconds ahead, so the picture changes soon but does not stall). */
+  setQuality(choice: QualityChoice): void {
+    if (choice === 'auto') {
+      this.player.configure({ abr: { enabled: true } });
+      return;
+    }
+    const variant = this.player.getVariantTracks().find((v) => v.height === choice);
+    if (!variant) return;
+    this.player.configure({ abr: { enabled: false } });
+    this.player.selectVariantTrack(variant, true, 2);
+  }
+
+  stats(): PlaybackStats {
+    const s = this.player.getStats();
+    const buffered = this.video.buffered;
+    const ranges = Array.from({ length: buffered.length }, (_, i) => ({ start: buffered.start(i), end: buffered.end(i) }));
+    return {
+      rung: activeRung(this.player.getVariantTracks()),
+      estimatedBandwidth: s.estimatedBandwidth,
+      bufferAheadSeconds: bufferAhead(ranges, this.video.currentTime),
+      droppedFrames: Number.isFinite(s.droppedFrames) ? s.droppedFrames : 0,
+      decodedFrames: Number.isFinite(s.decodedFrames) ? s.decodedFrames : 0,
+    };
+  }
+
+  /** The thumbnail of the picture at a wall-clock instant, if the stream has an image track. */
+  async thumbnailAt(at: Date): Promise<Thumbnail | null> {
+    const track = this.player.getImageTracks()[0];
+    const t = this.presentationTimeOf(at);
+    if (!track || t === null) return null;
+    const thumb = await this.player.getThumbnails(track.id, t).catch(() => null);
+    const url = thumb?.uris[0];
+    if (!thumb || !url) return null;
+    return {
+      url,
+      x: thumb.positionX,
+      y: thumb.positionY,
+      width: thumb.width,
+      height: thumb.height,
+      sheetWidth: thumb.imageWidth,
+      sheetHeight: thumb.imageHeight,
+    };
   }
 
   goToLive(): void {

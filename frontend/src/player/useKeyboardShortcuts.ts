@@ -6,11 +6,12 @@ export interface Shortcuts {
   live: () => void;
   fullscreen: () => void;
   mute: () => void;
+  stats: () => void;
   /** Channel up/down, live only. */
   channel: ((step: 1 | -1) => void) | null;
 }
 
-/** Space/K play-pause, ←/→ 10 s, L live, F full screen, M mute, ↑/↓ channel. Keys typed into a
+/** Space/K play-pause, ←/→ 10 s, L live, F full screen, M mute, I stats, ↑/↓ channel. Keys typed into a
  * field, or that a focused control handles itself, are left alone. */
 export function useKeyboardShortcuts(shortcuts: Shortcuts): void {
   const ref = useRef(shortcuts);
@@ -33,6 +34,7 @@ export function useKeyboardShortcuts(shortcuts: Shortcuts): void {
         l: s.live,
         f: s.fullscreen,
         m: s.mute,
+        i: s.stats,
         ArrowUp: s.channel ? () => s.channel?.(1) : undefined,
         ArrowDown: s.channel ? () => s.channel?.(-1) : undefined,
       };

@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
+            await app.state.thumbnails.close()  # a thumbnail build in progress is dropped
             for t in tasks:
                 t.cancel()
             for t in tasks:

@@ -361,3 +361,42 @@ def test_a_run_written_before_runs_named_their_source_still_reads() -> None:
     info = RunInfo.from_json(old)
     assert info.source is None and info.anchor == 6.0
     assert RunInfo.from_json(info.to_json()) == info
+
+
+def test_a_segment_without_a_sheet_is_left_out_and_the_next_one_re_anchored() -> None:
+    from app.services.archive_index import Segment
+    from app.services.manifest_generator import (
+        ImageSegment,
+        MediaPlaylistSpec,
+        PlaylistKind,
+        render_image_playlist,
+    )
+
+    run = RunInfo("r0000000000001", "c1", 600.0, SEG, None, 599.0, LOOP, 12.0, "src.mp4")
+    segs = [Segment(600.0 + SEG * n, float(SEG), run, "video", n, 0) for n in range(4)]
+    spec = MediaPlaylistSpec("c1", "video", 600.0, 624.0, PlaylistKind.VOD, closed=True)
+
+    def sheet_of(seg: Segment) -> ImageSegment:
+        uri = None if seg.seq == 1 else f"s{seg.seq}.jpg"
+        return ImageSegment(uri, "3x1", "160x90", 2.0)
+
+    text = render_image_playlist(spec, segs, sheet_of, discontinuity_sequence=lambda _s: 0)
+    body = text.split("#EXT-X-IMAGES-ONLY\n", 1)[1].splitlines()
+    assert body == [
+        "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:10:00.000Z",
+        "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=3x1,DURATION=2.000",
+        "#EXTINF:6.000000,",
+        "s0.jpg",
+        "#EXT-X-DISCONTINUITY",
+        "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:10:12.000Z",
+        "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=3x1,DURATION=2.000",
+        "#EXTINF:6.000000,",
+        "s2.jpg",
+        "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=3x1,DURATION=2.000",
+        "#EXTINF:6.000000,",
+        "s3.jpg",
+        "#EXT-X-ENDLIST",
+    ]
+    # The loop position of a segment: the run's offset plus its time since the anchor, modulo.
+    sheets = thumbnails.SheetSet("src.mp4", LOOP, SEG)
+    assert [sheets.sheet_index(thumbnails.loop_position(s)) for s in segs] == [2, 3, 4, 0]

@@ -48,6 +48,7 @@ from app.services.playback_service import PlaybackService
 from app.services.recording_service import schedule_job
 from app.services.seed import DEMO_ACCOUNTS, seed_all
 from app.services.simlive_manager import SimliveManager
+from app.services.thumbnails import ThumbnailStore
 
 log = logging.getLogger("tstv.app")
 API_PREFIX = "/api/v1"
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
             )
         # --- SimLive encoders and retention (issue 3) ---
-        simlive = SimliveManager(settings, db.sessionmaker)
+        simlive = SimliveManager(settings, db.sessionmaker, app.state.thumbnails)
         app.state.simlive = simlive
         simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
         # Ends stale encoders now; counts the archive and autostarts channels in the background
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
+            await app.state.thumbnails.close()  # a thumbnail build in progress is dropped
             for t in tasks:
                 t.cancel()
             for t in tasks:
@@ -158,7 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalogue_cache = ListingCache()
     # Listing pages of an older version are dropped as soon as a newer one is pushed.
     app.state.catalogue_feed.add_observer(app.state.catalogue_cache.observe)
-    app.state.playback = PlaybackService(settings, app.state.archive, app.state.catalogue_feed)
+    app.state.thumbnails = ThumbnailStore(settings)
+    app.state.playback = PlaybackService(
+        settings, app.state.archive, app.state.catalogue_feed, app.state.thumbnails
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,

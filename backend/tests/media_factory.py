@@ -55,6 +55,7 @@ async def write_encoded_run(
         started_at=started,
         loop_seconds=loop_seconds,
         loop_offset=0.0,
+        source=Path(source).name,
     )
     root = Path(settings.hls_segment_dir)
     # Encoded out of the archive's sight (not a channel key: the index's poller skips it) and moved

@@ -17,6 +17,7 @@ from app.services.cdn_config import nginx_binary, write_cdn_conf
 ORIGIN = "http://localhost:5173"
 RUN = "r1795000000000"
 SEG_NAME = "20261120T000000_000000_6000000.m4s"
+THUMBS_TAG = "0123456789abcdef0123"
 
 
 def _free_port() -> int:
@@ -35,6 +36,9 @@ def _archive(root: Path, key: str = "cdn1", state_files: bool = True) -> Path:
         (rdir / rendition / "index.m3u8").write_text("#EXTM3U\n")
     (rdir / "run.json").write_text('{"secret": true}')
     (root / key / "encoder.log").write_text("log")
+    (root / "_thumbs" / THUMBS_TAG).mkdir(parents=True, exist_ok=True)
+    (root / "_thumbs" / THUMBS_TAG / "000003.jpg").write_bytes(b"\xff\xd8sheet\xff\xd9")
+    (root / "_thumbs" / THUMBS_TAG / "sheets.json").write_text("{}")
     if state_files:
         (root / ".simlive").mkdir(exist_ok=True)
         (root / ".simlive" / "state.json").write_text("{}")
@@ -112,6 +116,29 @@ def test_segment_headers(cdn: tuple[str, int, Path]) -> None:
     assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
     r = httpx.get(url, headers={"Range": "bytes=0-3"})
     assert r.status_code == 206 and r.content == b"segm"
+
+
+def test_thumbnail_sheets_are_public_immutable_jpegs(cdn: tuple[str, int, Path]) -> None:
+    """Tile sheets (app/services/thumbnails.py): content-addressed names, so cached for a year;
+    readable from any origin like the segments; nothing else under _thumbs."""
+    base, _, _ = cdn
+    url = f"{base}/hls/_thumbs/{THUMBS_TAG}/000003.jpg"
+    r = httpx.get(url, headers={"Origin": ORIGIN})
+    assert r.status_code == 200 and r.content == b"\xff\xd8sheet\xff\xd9"
+    assert r.headers["content-type"] == "image/jpeg"
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    r = httpx.options(url, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
+    for path in (
+        f"/hls/_thumbs/{THUMBS_TAG}/sheets.json",
+        f"/hls/_thumbs/{THUMBS_TAG}/",
+        "/hls/_thumbs/",
+        f"/hls/_thumbs/{THUMBS_TAG}/000004.jpg",
+        f"/hls/_thumbs/{THUMBS_TAG}/../../cdn1/{RUN}/run.json",
+        "/hls/_thumbs/NOT-A-TAG/000003.jpg",
+    ):
+        assert httpx.get(base + path).status_code == 404, path
 
 
 def test_no_listing_no_traversal_no_private_files(cdn: tuple[str, int, Path]) -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 
 from app.deps import SettingsDep
 from app.errors import ApiError
+from app.services.thumbnails import thumbs_root
 
 router = APIRouter(tags=["cdn"])
 
@@ -21,6 +22,21 @@ _FILE_RE = re.compile(r"^[A-Za-z0-9_]+\.(m4s|mp4|m3u8)$")
 _RUN_RE = re.compile(r"^r[0-9]{13}$")
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 _TYPES = {"m4s": "video/iso.segment", "mp4": "video/mp4", "m3u8": "application/vnd.apple.mpegurl"}
+_TAG_RE = re.compile(r"^[0-9a-f]{20}$")
+_SHEET_RE = re.compile(r"^[0-9]{6}\.jpg$")
+
+
+@router.get("/hls/_thumbs/{tag}/{name}", include_in_schema=False)
+async def thumbnail_sheet(tag: str, name: str, settings: SettingsDep) -> FileResponse:
+    """A thumbnail sheet (app/services/thumbnails.py): content-addressed, so immutable."""
+    if not (_TAG_RE.match(tag) and _SHEET_RE.match(name)):
+        raise ApiError(404, "not_found")
+    path = thumbs_root(Path(settings.hls_segment_dir)) / tag / name
+    if not path.is_file():
+        raise ApiError(404, "not_found")
+    return FileResponse(
+        path, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )
 
 
 @router.get("/hls/{channel_key}/{run_id}/{rendition}/{name}", include_in_schema=False)

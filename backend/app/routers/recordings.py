@@ -349,7 +349,7 @@ async def recording_media(
     pbs: PlaybackDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    """A media playlist of the recording (video or audio)."""
+    """A media playlist of the recording (video or audio), or its thumbnails' image playlist."""
     with metrics_of(request).playlist(Mode.RECORDING, "media"):
         channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
         now = clock.now()
@@ -358,4 +358,4 @@ async def recording_media(
             resolved = await pbs.resolve(db, Mode.RECORDING, channel_id, entry_id)
             pbs.authorise_new_playback(claims, resolved, now)
             target = resolved.target
-        return _playlist(pbs.media_playlist(target, rendition, now, request.url.hostname), cacheable=True)
+        return _playlist(pbs.playlist(target, rendition, now, request.url.hostname), cacheable=True)

@@ -35,7 +35,8 @@ from app.services.schedule_service import on_air
 router = APIRouter(prefix="/tstv", tags=["playback"])
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
-Rendition = Literal["video", "audio"]
+# `images`: the seek-bar thumbnails' image playlist (EXT-X-IMAGE-STREAM-INF in the master).
+Rendition = Literal["video", "audio", "images"]
 EntryQuery = Annotated[uuid.UUID, Query(description="The programme (schedule entry) to play")]
 PlaybackTokenQuery = Annotated[
     str | None, Query(max_length=2048, description="Issued by the master playlist")
@@ -131,7 +132,7 @@ async def _media(
             resolved = await playback.resolve(db, mode, channel_id, entry_id)
             playback.authorise_new_playback(claims, resolved, now)
             target = resolved.target
-        text = playback.media_playlist(target, rendition, now, request.url.hostname)
+        text = playback.playlist(target, rendition, now, request.url.hostname)
         return _playlist(text, cacheable=mode == Mode.CATCHUP)
 
 

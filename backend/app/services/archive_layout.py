@@ -7,6 +7,7 @@ encoders (writers), retention (deleter) and the segment index / playlists (reade
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/audio/init_1.mp4
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/audio/...m4s
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/{rendition}/index.m3u8   FFmpeg's own short live list
+    {HLS_SEGMENT_DIR}/_thumbs/{tag}/{k:06d}.jpg               thumbnail sheets of a source (thumbnails)
 
 A run is one FFmpeg process: one key, one pair of init segments, one continuous timeline. A new run
 (restart, crash, key rotation) means a discontinuity. The segment name's wall-clock part has 1-second
@@ -54,6 +55,9 @@ class RunInfo:
     started_at: float  # epoch seconds when the process was spawned
     loop_seconds: int
     loop_offset: float  # where in the source loop the run started
+    # The conformed source file it plays (content-addressed name in the source cache): what the
+    # thumbnails are made of. None for runs written before runs recorded it.
+    source: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -61,7 +65,8 @@ class RunInfo:
     @classmethod
     def from_json(cls, text: str) -> RunInfo:
         data = json.loads(text)
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        optional = {"source"}
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data or k not in optional})
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,29 @@ def render_media_playlist(
     return "\n".join(lines)
 
 
-def render_master_playlist(info: MediaInfo, video_uri: str, audio_uri: str) -> str:
-    """Multivariant playlist: one video variant with its audio group (MEDIA-NOTES 6)."""
+@dataclass(frozen=True)
+class ImageStream:
+    """The thumbnails' image playlist as a master announces it (EXT-X-IMAGE-STREAM-INF)."""
+
+    uri: str
+    bandwidth: int
+    resolution: str  # of one tile, e.g. 160x90
+    codecs: str = "jpeg"
+
+
+def render_master_playlist(
+    info: MediaInfo, video_uri: str, audio_uri: str, image: ImageStream | None = None
+) -> str:
+    """Multivariant playlist: one video variant with its audio group (MEDIA-NOTES 6), and the
+    thumbnails' image playlist when there is one."""
+    images = (
+        [
+            f"#EXT-X-IMAGE-STREAM-INF:BANDWIDTH={image.bandwidth},RESOLUTION={image.resolution},"
+            f'CODECS="{image.codecs}",URI="{image.uri}"'
+        ]
+        if image is not None
+        else []
+    )
     return "\n".join(
         [
             "#EXTM3U",
@@ -143,9 +164,75 @@ def render_master_playlist(info: MediaInfo, video_uri: str, audio_uri: str) -> s
             f'#EXT-X-STREAM-INF:BANDWIDTH={info.bandwidth},CODECS="{info.video_codec},{info.audio_codec}",'
             f'RESOLUTION={info.width}x{info.height},AUDIO="{AUDIO_GROUP}"',
             video_uri,
+            *images,
             "",
         ]
     )
+
+
+@dataclass(frozen=True)
+class ImageSegment:
+    """One entry of an image playlist: the sheet shown during a video segment (None: no picture)."""
+
+    uri: str | None
+    layout: str  # EXT-X-TILES LAYOUT, e.g. 3x1
+    resolution: str  # of one tile
+    tile_seconds: float
+
+
+def render_image_playlist(
+    spec: MediaPlaylistSpec,
+    segments: list[Segment],
+    sheet_of: Callable[[Segment], ImageSegment],
+    *,
+    discontinuity_sequence: Callable[[Segment], int],
+) -> str:
+    """The thumbnails' image playlist over exactly the video playlist's `segments`: the same media
+    sequence, EXTINF, PROGRAM-DATE-TIME and discontinuities (so Shaka, which lines streams up by
+    PROGRAM-DATE-TIME, shows for time t the picture of the video at t), one tile sheet per segment
+    with its EXT-X-TILES. A segment without a sheet is left out, the next one re-anchored."""
+    target = max((math.ceil(s.duration - 0.5) for s in segments), default=6)
+    target = max(target, segments[0].run.segment_duration if segments else 6)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{target}",
+        f"#EXT-X-MEDIA-SEQUENCE:{segments[0].media_number if segments else 0}",
+        f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuity_sequence(segments[0]) if segments else 0}",
+    ]
+    if spec.kind is PlaylistKind.EVENT:
+        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
+    elif spec.kind is PlaylistKind.VOD:
+        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    lines.append("#EXT-X-IMAGES-ONLY")
+    previous: Segment | None = None
+    anchored = False  # whether the next entry follows the previous one listed
+    for seg in segments:
+        if previous is not None and (
+            seg.run.run_id != previous.run.run_id or abs(seg.start - previous.end) > _OVERLAP_TOLERANCE_S
+        ):
+            if anchored:
+                lines.append("#EXT-X-DISCONTINUITY")
+            anchored = False
+        previous = seg
+        sheet = sheet_of(seg)
+        if sheet.uri is None:
+            if anchored:
+                lines.append("#EXT-X-DISCONTINUITY")
+            anchored = False
+            continue
+        if not anchored:
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
+            anchored = True
+        lines.append(
+            f"#EXT-X-TILES:RESOLUTION={sheet.resolution},LAYOUT={sheet.layout},DURATION={sheet.tile_seconds:.3f}"
+        )
+        lines.append(f"#EXTINF:{seg.duration:.6f},")
+        lines.append(sheet.uri)
+    if spec.closed:
+        lines.append("#EXT-X-ENDLIST")
+    lines.append("")
+    return "\n".join(lines)
 
 
 def sample_durations(segments: Iterable[Segment], n: int = 3) -> tuple[tuple[str, float], ...]:

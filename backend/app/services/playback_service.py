@@ -26,13 +26,16 @@ from app.config import Settings
 from app.db import Database
 from app.errors import ApiError
 from app.services import rights
-from app.services.archive_index import ArchiveIndex
+from app.services.archive_index import ArchiveIndex, Segment
 from app.services.archive_layout import RENDITIONS
 from app.services.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
 from app.services.catalogue_feed import CatalogueFeed
 from app.services.manifest_generator import (
+    ImageSegment,
+    ImageStream,
     MediaPlaylistSpec,
     PlaylistKind,
+    render_image_playlist,
     render_master_playlist,
     render_media_playlist,
     sample_durations,
@@ -40,8 +43,17 @@ from app.services.manifest_generator import (
 )
 from app.services.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
 from app.services.rights_cache import ChannelRow, EntryRow, RightsCache
+from app.services.thumbnails import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    SheetSet,
+    ThumbnailStore,
+    loop_position,
+    sheet_set_of,
+)
 
 KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
+IMAGES = "images"  # the thumbnails' image playlist, next to the renditions' media playlists
 CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
 # How long after a programme's end its start-over waits for the archive to reach the end.
 END_OF_PROGRAMME_GRACE_SEGMENTS = 5
@@ -93,12 +105,20 @@ class Resolved:
 
 
 class PlaybackService:
-    def __init__(self, settings: Settings, index: ArchiveIndex, feed: CatalogueFeed | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: ArchiveIndex,
+        feed: CatalogueFeed | None = None,
+        thumbnails: ThumbnailStore | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.rights = RightsCache(feed or CatalogueFeed())
+        self.thumbnails = thumbnails or ThumbnailStore(settings)
         self._cache: OrderedDict[tuple[object, ...], str] = OrderedDict()
         self._info_cache: dict[tuple[object, ...], MediaInfo] = {}
+        self._sheets_cache: dict[tuple[object, ...], frozenset[SheetSet | None]] = {}
 
     # ---- resolving and authorising -------------------------------------------------------------
 
@@ -284,7 +304,78 @@ class PlaybackService:
             self._media_info(target, now),
             f"manifest/{RENDITIONS[0]}.m3u8?{query}",
             f"manifest/{RENDITIONS[1]}.m3u8?{query}",
+            self._image_stream(target, now, f"manifest/{IMAGES}.m3u8?{query}"),
         )
+
+    # ---- thumbnails (see app/services/thumbnails.py) --------------------------------------------
+
+    def _image_stream(self, target: Target, now: datetime, uri: str) -> ImageStream | None:
+        """The image playlist to announce: only when every run in range has its sheets (missing
+        ones are asked for, so a later master has them)."""
+        spec = self._spec(target, "video", now)
+        if not spec.closed:
+            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
+        cache_key = (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
+        sets = self._sheets_cache.get(cache_key)
+        if sets is None:
+            segments = select_segments(self.index, spec.channel_key, "video", spec.start, spec.end)
+            sets = self._sheets_cache[cache_key] = frozenset(sheet_set_of(s) for s in segments)
+            if len(self._sheets_cache) > _CACHE_SIZE:
+                del self._sheets_cache[next(iter(self._sheets_cache))]
+        known = [s for s in sets if s is not None]
+        if not known or len(known) < len(sets):
+            return None  # nothing recorded, or a run that does not say what it played
+        missing = [s for s in known if not self.thumbnails.ready(s)]
+        for sheets in missing:
+            self.thumbnails.request(sheets)
+        if missing:
+            return None
+        bandwidth = max(s.bandwidth for s in known)
+        return ImageStream(uri=uri, bandwidth=bandwidth, resolution=f"{TILE_WIDTH}x{TILE_HEIGHT}")
+
+    def playlist(self, target: Target, rendition: str, now: datetime, viewer_host: str | None = None) -> str:
+        """A media playlist (`video`, `audio`) or the image playlist (`images`) of a playback."""
+        if rendition == IMAGES:
+            return self.image_playlist(target, now, viewer_host)
+        return self.media_playlist(target, rendition, now, viewer_host)
+
+    def image_playlist(self, target: Target, now: datetime, viewer_host: str | None = None) -> str:
+        """The thumbnails' image playlist: the video playlist's segments, one sheet each."""
+        spec = self._spec(target, "video", now)
+        cdn_base = self.cdn_base(viewer_host).rstrip("/")
+        key = spec.channel_key
+        if not spec.closed:
+            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
+        segments = select_segments(self.index, key, "video", spec.start, spec.end)
+        sets = {sheet_set_of(s) for s in segments}
+        ready = frozenset(s.tag for s in sets if s is not None and self.thumbnails.ready(s))
+        for sheets in sets:
+            if sheets is not None and sheets.tag not in ready:
+                self.thumbnails.request(sheets)
+        cache_key = (IMAGES, spec, self.index.version(key), cdn_base, ready)
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            self._cache.move_to_end(cache_key)
+            return cached
+        tile = f"{TILE_WIDTH}x{TILE_HEIGHT}"
+
+        def sheet_of(seg: Segment) -> ImageSegment:
+            sheets = sheet_set_of(seg)
+            if sheets is None or sheets.tag not in ready:
+                return ImageSegment(None, "1x1", tile, seg.duration)
+            uri = f"{cdn_base}/{sheets.url_path(sheets.sheet_index(loop_position(seg)))}"
+            return ImageSegment(uri, sheets.layout, tile, sheets.tile_seconds)
+
+        text = render_image_playlist(
+            spec,
+            segments,
+            sheet_of,
+            discontinuity_sequence=lambda seg: self.index.run_ordinal(key, seg.run.run_id),
+        )
+        self._cache[cache_key] = text
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return text
 
     def _media_info(self, target: Target, now: datetime) -> MediaInfo:
         """Codecs, resolution and bandwidth from the newest run in range (a few segments sampled),

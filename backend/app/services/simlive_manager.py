@@ -53,6 +53,7 @@ from app.services import drm_service, encoder_log, retention
 from app.services.channel_catalogue import SCHEDULE_EPOCH
 from app.services.encoder_handover import wait_for_handover_point
 from app.services.media_sources import SourceCache, ffmpeg_exe, playout_list, tail
+from app.services.thumbnails import SheetSet, ThumbnailStore
 
 log = logging.getLogger("tstv.simlive")
 
@@ -235,12 +236,18 @@ class ChannelRuntime:
 
 
 class SimliveManager:
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        thumbnails: ThumbnailStore | None = None,
+    ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.root = Path(settings.hls_segment_dir)
         self.state_dir = self.root / STATE_DIR
         self.sources = SourceCache(settings)
+        self.thumbnails = thumbnails or ThumbnailStore(settings)
         self.channels: dict[str, ChannelRuntime] = {}
         self._wanted: dict[str, bool] = {}
         self._listeners: list[RetentionListener] = []
@@ -815,6 +822,7 @@ class SimliveManager:
             started_at=now,
             loop_seconds=rt.loop_seconds,
             loop_offset=float(offset),
+            source=Path(path).name,
         )
         rdir = layout.write_run_info(self.root, info)
         playlist = rdir / PLAYOUT_FILE
@@ -845,6 +853,8 @@ class SimliveManager:
         rt.state = "running"
         self._write_pids()
         self._resolve_replacement(rt)
+        # The seek-bar thumbnails of this source, in the background once the encoder is on air.
+        self.thumbnails.request(SheetSet(info.source or "", rt.loop_seconds, d))
         log.info(
             "encoder: started",
             extra={

@@ -615,7 +615,7 @@ export interface paths {
         };
         /**
          * Recording Media
-         * @description A media playlist of the recording (video or audio).
+         * @description A media playlist of the recording (video or audio), or its thumbnails' image playlist.
          */
         get: operations["recording_media_api_v1_recordings__recording_id__manifest__rendition__m3u8_get"];
         put?: never;
@@ -4424,7 +4424,7 @@ export interface operations {
             header?: never;
             path: {
                 recording_id: string;
-                rendition: "video" | "audio";
+                rendition: "video" | "audio" | "images";
             };
             cookie?: never;
         };
@@ -4690,7 +4690,7 @@ export interface operations {
             header?: never;
             path: {
                 channel_id: string;
-                rendition: "video" | "audio";
+                rendition: "video" | "audio" | "images";
             };
             cookie?: never;
         };
@@ -4839,7 +4839,7 @@ export interface operations {
             header?: never;
             path: {
                 channel_id: string;
-                rendition: "video" | "audio";
+                rendition: "video" | "audio" | "images";
             };
             cookie?: never;
         };
@@ -5187,7 +5187,7 @@ export interface operations {
             header?: never;
             path: {
                 channel_id: string;
-                rendition: "video" | "audio";
+                rendition: "video" | "audio" | "images";
             };
             cookie?: never;
         };

@@ -354,6 +354,59 @@ def test_catchup_resumes_where_the_viewer_stopped_on_another_device_too(
     wait_until(lambda: _position(page) <= before + 5, 5, "seek 10 s back")
 
 
+def _hover_seek_bar(page: Page, fraction: float) -> None:
+    box = _seek(page).bounding_box()
+    assert box, "the seek bar is on the page"
+    page.mouse.move(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+
+
+def _shown_picture(page: Page) -> str:
+    """The preview's picture (a thumbnail sheet), once it shows and its image has loaded."""
+    picture = page.get_by_test_id("seek-preview-picture")
+    expect(picture).to_be_visible()
+    src = picture.get_attribute("data-src") or ""
+    loaded = page.evaluate(
+        "async (src) => { const i = new Image(); i.src = src; await i.decode(); return i.naturalWidth; }", src
+    )
+    assert loaded > 0, src
+    return src
+
+
+def test_scrubbing_shows_the_picture_and_time_where_a_seek_lands(
+    viewer: Viewer, stack: Stack, short_channel: Channel, long_channel: Channel
+) -> None:
+    p = _aired_programme(stack, short_channel)
+    page = viewer.page
+    page.goto(f"{stack.api}/watch/catchup/{short_channel.id}/{p.id}")
+    first_frame(page)
+    preview = page.get_by_test_id("seek-preview")
+    expect(preview).to_be_hidden()
+    _hover_seek_bar(page, 0.25)  # 5 s into a 20 s programme
+    expect(preview).to_contain_text(re.compile(r"^0:0[4-6]$"))
+    early = _shown_picture(page)
+    assert "/_thumbs/" in early, early
+    screenshot(page, "catchup-seek-preview")
+    _hover_seek_bar(page, 0.75)
+    expect(preview).to_contain_text(re.compile(r"^0:1[4-6]$"))
+    expect(page.get_by_test_id("seek-preview-picture")).not_to_have_attribute("data-src", early)
+    _shown_picture(page)
+    page.mouse.move(5, 5)
+    expect(preview).to_be_hidden()
+
+    # Live: the preview says how far behind live a seek there lands.
+    _tune(page, f"E2E {long_channel.key}")
+    first_frame(page, after_loads=video_loads(page))
+    expect(_badge(page)).to_have_text("LIVE")
+    live_programme = _programme_at(stack, long_channel, time.time())
+    behind_start = time.time() - live_programme.start
+    _hover_seek_bar(page, 0.02)
+    expect(preview).to_contain_text(re.compile(r"^(-\d+:\d\d|Live)$"))
+    if behind_start > 20:  # the programme's first seconds are well behind live
+        expect(preview).to_contain_text(re.compile(r"^-\d+:\d\d$"))
+        _shown_picture(page)
+    screenshot(page, "live-seek-preview")
+
+
 # ---- tuning, the prompt, start-over, Jump to Live, the live-edge switch ------------------------
 
 

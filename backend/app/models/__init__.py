@@ -2,6 +2,7 @@
 
 from app.db import Base
 from app.models.channel import CatalogueState, Channel, ScheduleEntry
+from app.models.cluster import ClusterWorker, EncoderStatus, EncoderWanted
 from app.models.drm import DrmKey
 from app.models.user import Profile, User
 from app.models.viewing import Bookmark, Notification, Recording, SeriesRecording, TstvSession
@@ -11,7 +12,10 @@ __all__ = [
     "Bookmark",
     "CatalogueState",
     "Channel",
+    "ClusterWorker",
     "DrmKey",
+    "EncoderStatus",
+    "EncoderWanted",
     "Notification",
     "Profile",
     "Recording",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -42,6 +43,14 @@ from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
 from app.services.catalogue_cache import ListingCache
 from app.services.catalogue_feed import CatalogueFeed, CatalogueListener, FeedCollector, asyncpg_dsn
+from app.services.encoder_control import RemoteEncoders
+from app.services.encoder_ownership import (
+    RETENTION_NS,
+    SEED_NS,
+    WorkerCoordinator,
+    advisory_guard,
+    default_worker_id,
+)
 from app.services.metrics import ChannelsCollector, Metrics
 from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
@@ -51,6 +60,27 @@ from app.services.simlive_manager import SimliveManager
 
 log = logging.getLogger("tstv.app")
 API_PREFIX = "/api/v1"
+
+
+class JobRunner:
+    """The background jobs of a worker, run while it is the jobs leader (`encoder_ownership`)."""
+
+    def __init__(self, jobs: list[tuple[float, Callable[[], Awaitable[object]], str]]) -> None:
+        self.jobs = jobs
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def lead(self, leading: bool) -> None:
+        if leading and not self.tasks:
+            log.info("jobs: leading", extra={"jobs": [name for _, _, name in self.jobs]})
+            self.tasks = [asyncio.create_task(_every(every, job, name)) for every, job, name in self.jobs]
+        elif not leading and self.tasks:
+            log.warning("jobs: leadership lost, cancelling")
+            for t in self.tasks:
+                t.cancel()
+            for t in self.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            self.tasks = []
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
@@ -66,8 +96,14 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    role = settings.tstv_role
+    runs_http = role in ("all", "api")
+    runs_encoders = role in ("all", "worker")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.role_error is not None:
+            raise RuntimeError(settings.role_error)
         db = Database(settings)
         app.state.db = db
         # The catalogue version: this process's writes are seen on its engines, everyone's pushed
@@ -76,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feed.track_writes(db.engine)
         feed.track_writes(db.reader_engine)
         listener: CatalogueListener | None = None
-        if not settings.is_sqlite:
+        if not settings.is_sqlite and runs_http:
             listener = CatalogueListener(asyncpg_dsn(settings.database_url), feed)
             listener.start()
         app.state.catalogue_listener = listener
@@ -88,45 +124,62 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_every(1.0, lambda: asyncio.to_thread(archive.poll), "archive_poll"))
         )
         if settings.seed_on_startup:
-            async with db.sessionmaker() as session:
+            # Several processes may start at once on one PostgreSQL database: one seeds at a time.
+            async with advisory_guard(db.engine, SEED_NS), db.sessionmaker() as session:
                 await seed_all(session, settings)
             if settings.tstv_env == "development":
                 for acct in DEMO_ACCOUNTS:
                     log.info(
                         "demo account", extra={"email": acct.email, "password": settings.tstv_demo_password}
                     )
-        if settings.background_jobs:
+        jobs: list[tuple[float, Callable[[], Awaitable[object]], str]] = []
 
-            async def keep_schedule_filled() -> None:
-                async with db.sessionmaker() as session:
-                    # Fills the schedule, then series recordings pick up the new episodes (issue 12).
-                    await schedule_job(session, clock.now(), settings, app.state.archive)
+        async def keep_schedule_filled() -> None:
+            async with db.sessionmaker() as session:
+                # Fills the schedule, then series recordings pick up the new episodes (issue 12).
+                await schedule_job(session, clock.now(), settings, app.state.archive)
 
-            tasks.append(asyncio.create_task(_every(3600, keep_schedule_filled, "schedule_fill")))
+        # Catch-up expiry notifications (SPEC J6): every minute by default, idempotent.
+        async def expiry_notifications() -> None:
+            await run_expiry_notifications(db.sessionmaker, clock.now(), app.state.archive)
 
-            # Catch-up expiry notifications (SPEC J6): every minute by default, idempotent.
-            async def expiry_notifications() -> None:
-                await run_expiry_notifications(db.sessionmaker, clock.now(), app.state.archive)
-
-            tasks.append(
-                asyncio.create_task(
-                    _every(
-                        settings.expiry_notifications_every_seconds,
-                        expiry_notifications,
-                        "expiry_notifications",
-                    )
-                )
+        jobs.append((3600, keep_schedule_filled, "schedule_fill"))
+        jobs.append(
+            (settings.expiry_notifications_every_seconds, expiry_notifications, "expiry_notifications")
+        )
+        coordinator: WorkerCoordinator | None = None
+        simlive: SimliveManager | None = None
+        if runs_encoders:
+            # --- SimLive encoders and retention (issue 3) ---
+            worker_id = settings.tstv_worker_id or default_worker_id()
+            simlive = SimliveManager(
+                settings, db.sessionmaker, "pids.json" if role == "all" else f"pids.{worker_id}.json"
             )
-        # --- SimLive encoders and retention (issue 3) ---
-        simlive = SimliveManager(settings, db.sessionmaker)
-        app.state.simlive = simlive
-        simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
-        # Ends stale encoders now; counts the archive and autostarts channels in the background
-        # (each channel's supervisor prepares its source, so the server answers at once).
-        await simlive.startup(autostart=settings.simlive_autostart)
-        if settings.background_jobs:
-            tasks.append(asyncio.create_task(_every(3600, simlive.cleanup, "retention")))
-        # --- end SimLive ---
+            app.state.simlive = simlive
+            simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
+
+            async def retention_job() -> None:
+                assert simlive is not None
+                async with advisory_guard(db.engine, RETENTION_NS):
+                    await simlive.cleanup()
+
+            jobs.append((3600, retention_job, "retention"))
+            # Ends stale encoders now; counts the archive and (role all) autostarts channels in the
+            # background (each channel's supervisor prepares its source, so the server answers at once).
+            await simlive.startup(autostart=settings.simlive_autostart and role == "all")
+            if role == "worker":
+                # Channels and jobs by PostgreSQL advisory locks (issue 13): encoder_ownership.
+                runner = JobRunner(jobs if settings.background_jobs else [])
+                coordinator = WorkerCoordinator(settings, simlive, worker_id, runner.lead)
+                app.state.coordinator = coordinator
+                coordinator.start()
+            # --- end SimLive ---
+        else:
+            remote = RemoteEncoders(settings, db.sessionmaker, db.engine)
+            remote.add_retention_listener(archive.forget_before)
+            app.state.simlive = remote
+        if role == "all" and settings.background_jobs:
+            tasks += [asyncio.create_task(_every(every, job, name)) for every, job, name in jobs]
         # Start-up leaves ~100k long-lived objects; without freezing them every full collection
         # rescans them and stalls all requests in flight for 50-100 ms (the catalogue's p95 tail).
         gc.collect()
@@ -134,7 +187,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
+            if coordinator is not None:
+                await coordinator.stop()  # hands back its channels and leadership
+            if simlive is not None:
+                await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
             for t in tasks:
                 t.cancel()
             for t in tasks:
@@ -174,6 +230,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
 
+    if not runs_http:
+        # A worker: encoders and jobs; HTTP only for the orchestrator and Prometheus.
+        app.include_router(health.router)
+        app.include_router(metrics.router)
+        return app
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(app_config.router)
     api.include_router(auth.router)
@@ -197,7 +258,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for uvicorn (`--factory`): configures logging, then builds the app."""
+    """Entry point for uvicorn (`--factory`): configures logging, then builds the app for the
+    process role TSTV_ROLE (api and worker refuse SQLite: exit status 2 with the reason)."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    return build_for_role(settings)
+
+
+def build_for_role(settings: Settings) -> FastAPI:
+    if settings.role_error is not None:
+        log.error(settings.role_error)
+        print(settings.role_error, file=sys.stderr, flush=True)
+        raise SystemExit(2)
     return create_app(settings)

@@ -39,6 +39,7 @@ from app.routers import (
     viewing,
     web_app,
 )
+from app.services import retention
 from app.services.archive_index import ArchiveIndex
 from app.services.auth_service import LoginThrottle
 from app.services.catalogue_cache import ListingCache
@@ -178,6 +179,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             remote = RemoteEncoders(settings, db.sessionmaker, db.engine)
             remote.add_retention_listener(archive.forget_before)
             app.state.simlive = remote
+
+            # The jobs leader deletes expired segments on the shared archive; this replica's index
+            # (which only grows by polling) drops them with the same cutoffs and recording holds.
+            async def forget_expired() -> None:
+                await retention.forget_expired(settings, db.sessionmaker, archive.forget_before)
+
+            tasks.append(asyncio.create_task(_every(600, forget_expired, "archive_forget")))
         if role == "all" and settings.background_jobs:
             tasks += [asyncio.create_task(_every(every, job, name)) for every, job, name in jobs]
         # Start-up leaves ~100k long-lived objects; without freezing them every full collection

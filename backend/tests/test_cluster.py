@@ -187,6 +187,25 @@ def test_operator_stop_and_start_through_the_api(cluster: Cluster) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["running"] and r.json()["pid"] != before
     assert owner_pid in alive_workers(cluster).values()
+    # Key rotation through the API restarts the owner's encoder under the new key.
+    r = cluster.post("/api/v1/admin/drm/ch2/rotate")
+    assert r.status_code == 200, r.text
+    assert r.json()["encoder_restarted"] is True
+    kid = r.json()["kid_hex"]
+    assert statuses(cluster)["ch2"]["kid"] == kid
+    assert wait_until(lambda: _cmdline_has(cluster, "ch2", f"encryption_kid={kid}"), 10, "ch2 on the new key")
+    # Retention through the API (the shared archive, under the retention lock).
+    r = cluster.post("/api/v1/admin/simlive/cleanup")
+    assert r.status_code == 200, r.text
+    assert r.json()["channels_processed"] >= len(KEYS)
+
+
+def _cmdline_has(c: Cluster, key: str, needle: str) -> bool:
+    procs = encoders(c.hls_dir).get(key, [])
+    if len(procs) != 1:
+        return False
+    cmd = Path(f"/proc/{procs[0][0]}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return needle in cmd
 
 
 def _live_media(c: Cluster, key: str) -> m3u8.M3U8:

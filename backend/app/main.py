@@ -41,7 +41,7 @@ from app.routers import (
 )
 from app.services import retention
 from app.services.archive_index import ArchiveIndex
-from app.services.auth_service import LoginThrottle
+from app.services.auth_service import LoginThrottle, SharedLoginThrottle
 from app.services.catalogue_cache import ListingCache
 from app.services.catalogue_feed import CatalogueFeed, CatalogueListener, FeedCollector, asyncpg_dsn
 from app.services.encoder_control import RemoteEncoders
@@ -216,7 +216,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle()
+    # API replicas count failed logins together (issue 13); the single process keeps them in memory.
+    app.state.login_throttle = SharedLoginThrottle() if role == "api" else LoginThrottle()
     app.state.archive = ArchiveIndex(settings.hls_segment_dir)
     app.state.catalogue_feed = CatalogueFeed()
     app.state.catalogue_cache = ListingCache()

@@ -2,7 +2,7 @@
 
 from app.db import Base
 from app.models.channel import CatalogueState, Channel, ScheduleEntry
-from app.models.cluster import ClusterWorker, EncoderStatus, EncoderWanted
+from app.models.cluster import ClusterWorker, EncoderStatus, EncoderWanted, LoginFailure
 from app.models.drm import DrmKey
 from app.models.user import Profile, User
 from app.models.viewing import Bookmark, Notification, Recording, SeriesRecording, TstvSession
@@ -16,6 +16,7 @@ __all__ = [
     "DrmKey",
     "EncoderStatus",
     "EncoderWanted",
+    "LoginFailure",
     "Notification",
     "Profile",
     "Recording",

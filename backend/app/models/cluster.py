@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -50,3 +50,13 @@ class ClusterWorker(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     channels: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class LoginFailure(Base):
+    """A failed login (TSTV_ROLE=api): every API replica counts the same failures per e-mail."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -152,6 +152,10 @@ class WorkerCoordinator:
         conn, self.conn = self.conn, None
         if conn is not None and not conn.is_closed():
             with contextlib.suppress(Exception):
+                # Stopped before the locks go with the session: others may start at once.
+                await conn.execute(
+                    "UPDATE encoder_status SET worker_id = $2 WHERE worker_id = $1", self.worker_id, RELEASED
+                )
                 await conn.execute("DELETE FROM cluster_workers WHERE worker_id = $1", self.worker_id)
                 await conn.close(timeout=2)
 

@@ -465,6 +465,8 @@ class SimliveManager:
     async def own(self, key: str) -> None:
         """Start a channel this worker has just become the owner of (no-op when it runs)."""
         rt = await self._runtime(key)
+        if self._scan_task is not None and not self._scan_task.done():
+            await asyncio.wait({self._scan_task})  # its counts would be added to the fresh ones
         async with rt.lock:
             if rt.task is not None:
                 return

@@ -51,16 +51,16 @@ class Settings(BaseSettings):
     # Bearer token Prometheus scrapes /metrics with (besides an admin's JWT); empty: admins only.
     metrics_token: str = ""
 
-    # Start-up behaviour (the run command wants all on; tests switch pieces off).
-    seed_on_startup: bool = True
-    background_jobs: bool = True
-    simlive_autostart: bool = True
-
     # Process role (issue 13): `all` is the single process (HTTP, encoders, jobs); `api` serves HTTP
     # only; `worker` runs encoders and jobs (serving /healthz and /metrics). api/worker need PostgreSQL.
     tstv_role: Literal["all", "api", "worker"] = "all"
     # A worker's name in the cluster (its pidfile and status rows); default: host name and pid.
     tstv_worker_id: str = Field(default="", max_length=100)
+
+    # Start-up behaviour (the run command wants all on; tests switch pieces off).
+    seed_on_startup: bool = True
+    background_jobs: bool = True
+    simlive_autostart: bool = True
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

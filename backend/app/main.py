@@ -153,9 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runs_encoders:
             # --- SimLive encoders and retention (issue 3) ---
             worker_id = settings.tstv_worker_id or default_worker_id()
-            simlive = SimliveManager(
-                settings, db.sessionmaker, "pids.json" if role == "all" else f"pids.{worker_id}.json"
-            )
+            simlive = SimliveManager(settings, db.sessionmaker)
+            if role == "worker":
+                simlive.use_pidfile(f"pids.{worker_id}.json")
             app.state.simlive = simlive
             simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
 

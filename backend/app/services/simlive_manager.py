@@ -235,19 +235,14 @@ class ChannelRuntime:
 
 
 class SimliveManager:
-    def __init__(
-        self,
-        settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        pidfile_name: str = "pids.json",
-    ) -> None:
+    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.root = Path(settings.hls_segment_dir)
         self.state_dir = self.root / STATE_DIR
         # Workers sharing one archive each keep their own pidfile (a new worker must not end the
-        # encoders of another that is alive).
-        self.pidfile = self.state_dir / pidfile_name
+        # encoders of another that is alive): `use_pidfile` before `startup`.
+        self.pidfile = self.state_dir / "pids.json"
         self.sources = SourceCache(settings)
         self.channels: dict[str, ChannelRuntime] = {}
         self._wanted: dict[str, bool] = {}
@@ -461,6 +456,9 @@ class SimliveManager:
     # ---------------------------------------------------------------- cluster ownership (issue 13)
     # A worker runs the channels it holds the lock of (`encoder_ownership`); the wanted state is the
     # database's there, so these never touch state.json.
+
+    def use_pidfile(self, name: str) -> None:
+        self.pidfile = self.state_dir / name
 
     async def own(self, key: str) -> None:
         """Start a channel this worker has just become the owner of (no-op when it runs)."""

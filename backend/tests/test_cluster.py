@@ -152,6 +152,12 @@ def test_every_channel_runs_exactly_once_spread_over_workers(cluster: Cluster) -
     port = next(iter(cluster.worker_ports.values()))
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"http://127.0.0.1:{port}/api/v1/epg/channels", timeout=5).status_code == 404
+    scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=cluster.headers(), timeout=10)
+    assert scrape.status_code == 200 and "tstv_encoder_up" in scrape.text
+    # The API replica serves the owners' encoder logs from the shared archive.
+    r = cluster.get("/api/v1/admin/simlive/ch1/log?lines=5")
+    assert r.status_code == 200 and r.json()["lines"], r.text
+    assert cluster.get("/api/v1/admin/simlive/ch1/log?lines=0").status_code == 422
 
 
 async def _jobs_leaders(db_url: str) -> int:

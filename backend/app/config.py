@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     # Bearer token Prometheus scrapes /metrics with (besides an admin's JWT); empty: admins only.
     metrics_token: str = ""
 
+    # Process role (issue 13): `all` is the single process (HTTP, encoders, jobs); `api` serves HTTP
+    # only; `worker` runs encoders and jobs (serving /healthz and /metrics). api/worker need PostgreSQL.
+    tstv_role: Literal["all", "api", "worker"] = "all"
+    # A worker's name in the cluster (its pidfile and status rows); default: host name and pid.
+    tstv_worker_id: str = Field(default="", max_length=100)
+
     # Start-up behaviour (the run command wants all on; tests switch pieces off).
     seed_on_startup: bool = True
     background_jobs: bool = True
@@ -70,6 +76,17 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def role_error(self) -> str | None:
+        """Why this role cannot start with these settings (None when it can)."""
+        if self.tstv_role != "all" and self.is_sqlite:
+            return (
+                f"TSTV_ROLE={self.tstv_role} needs PostgreSQL (shared encoder ownership, wanted state and "
+                "jobs leadership live there): set DATABASE_URL=postgresql://..., or use TSTV_ROLE=all "
+                "for the single process on SQLite"
+            )
+        return None
 
     @property
     def stills_path(self) -> Path:

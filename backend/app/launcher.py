@@ -1,5 +1,9 @@
 """`make run`: migrate the database, start the nginx segment CDN when nginx is installed, then serve
-the platform (the seed and the SimLive encoders start inside the app)."""
+the platform (the seed and the SimLive encoders start inside the app).
+
+With TSTV_ROLE=api or worker (issue 13) it checks for PostgreSQL (exit status 2 with the reason
+otherwise), migrates under an advisory lock (several processes may start at once) and serves that
+role; no CDN is started (in a cluster the CDN is its own service)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 
 import uvicorn
 from alembic import command
@@ -28,6 +33,26 @@ def migrate(database_url: str) -> None:
     cfg.attributes["database_url"] = database_url
     cfg.attributes["skip_logging_config"] = True
     command.upgrade(cfg, "head")
+
+
+def migrate_locked(database_url: str) -> None:
+    """Migrate while holding an advisory lock on another connection: one process at a time."""
+    import asyncio
+
+    import asyncpg
+
+    from app.services.catalogue_feed import asyncpg_dsn
+    from app.services.encoder_ownership import MIGRATE_NS
+
+    async def run() -> None:
+        conn = await asyncpg.connect(asyncpg_dsn(database_url), timeout=30)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1, 0)", MIGRATE_NS)
+            await asyncio.to_thread(migrate, database_url)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 def start_cdn(settings: Settings, port: int) -> subprocess.Popen[bytes] | None:
@@ -67,11 +92,30 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-def main() -> None:
+def main(role: str | None = None) -> None:
     port = int(os.environ.get("PORT", "8000"))
     cdn_port = int(os.environ.get("CDN_PORT", "8081"))
+    if role is not None:
+        os.environ["TSTV_ROLE"] = role
+        get_settings.cache_clear()
     settings = get_settings()
     configure_logging(settings.log_level)
+    if settings.role_error is not None:
+        log.error(settings.role_error)
+        print(settings.role_error, file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    if settings.tstv_role != "all":
+        migrate_locked(settings.database_url)
+        signal.signal(signal.SIGTERM, _exit_on_term)
+        uvicorn.run(
+            f"app.roles.{settings.tstv_role}:app_factory",
+            factory=True,
+            host=os.environ.get("HOST", "0.0.0.0"),
+            port=port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+        return
     migrate(settings.database_url)
     if start_cdn(settings, cdn_port) is None and "CDN_BASE_URL" not in os.environ:
         # Development fallback: the backend serves /hls/ itself.

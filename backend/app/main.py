@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -38,10 +39,19 @@ from app.routers import (
     viewing,
     web_app,
 )
+from app.services import retention
 from app.services.archive_index import ArchiveIndex
-from app.services.auth_service import LoginThrottle
+from app.services.auth_service import LoginThrottle, SharedLoginThrottle
 from app.services.catalogue_cache import ListingCache
 from app.services.catalogue_feed import CatalogueFeed, CatalogueListener, FeedCollector, asyncpg_dsn
+from app.services.encoder_control import RemoteEncoders
+from app.services.encoder_ownership import (
+    RETENTION_NS,
+    SEED_NS,
+    WorkerCoordinator,
+    advisory_guard,
+    default_worker_id,
+)
 from app.services.metrics import ChannelsCollector, Metrics
 from app.services.notification_service import run_expiry_notifications
 from app.services.playback_service import PlaybackService
@@ -52,6 +62,27 @@ from app.services.thumbnails import ThumbnailStore
 
 log = logging.getLogger("tstv.app")
 API_PREFIX = "/api/v1"
+
+
+class JobRunner:
+    """The background jobs of a worker, run while it is the jobs leader (`encoder_ownership`)."""
+
+    def __init__(self, jobs: list[tuple[float, Callable[[], Awaitable[object]], str]]) -> None:
+        self.jobs = jobs
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def lead(self, leading: bool) -> None:
+        if leading and not self.tasks:
+            log.info("jobs: leading", extra={"jobs": [name for _, _, name in self.jobs]})
+            self.tasks = [asyncio.create_task(_every(every, job, name)) for every, job, name in self.jobs]
+        elif not leading and self.tasks:
+            log.warning("jobs: leadership lost, cancelling")
+            for t in self.tasks:
+                t.cancel()
+            for t in self.tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            self.tasks = []
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
@@ -67,8 +98,14 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    role = settings.tstv_role
+    runs_http = role in ("all", "api")
+    runs_encoders = role in ("all", "worker")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.role_error is not None:
+            raise RuntimeError(settings.role_error)
         db = Database(settings)
         app.state.db = db
         # The catalogue version: this process's writes are seen on its engines, everyone's pushed
@@ -77,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         feed.track_writes(db.engine)
         feed.track_writes(db.reader_engine)
         listener: CatalogueListener | None = None
-        if not settings.is_sqlite:
+        if not settings.is_sqlite and runs_http:
             listener = CatalogueListener(asyncpg_dsn(settings.database_url), feed)
             listener.start()
         app.state.catalogue_listener = listener
@@ -89,45 +126,69 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(_every(1.0, lambda: asyncio.to_thread(archive.poll), "archive_poll"))
         )
         if settings.seed_on_startup:
-            async with db.sessionmaker() as session:
+            # Several processes may start at once on one PostgreSQL database: one seeds at a time.
+            async with advisory_guard(db.engine, SEED_NS), db.sessionmaker() as session:
                 await seed_all(session, settings)
             if settings.tstv_env == "development":
                 for acct in DEMO_ACCOUNTS:
                     log.info(
                         "demo account", extra={"email": acct.email, "password": settings.tstv_demo_password}
                     )
-        if settings.background_jobs:
+        jobs: list[tuple[float, Callable[[], Awaitable[object]], str]] = []
 
-            async def keep_schedule_filled() -> None:
-                async with db.sessionmaker() as session:
-                    # Fills the schedule, then series recordings pick up the new episodes (issue 12).
-                    await schedule_job(session, clock.now(), settings, app.state.archive)
+        async def keep_schedule_filled() -> None:
+            async with db.sessionmaker() as session:
+                # Fills the schedule, then series recordings pick up the new episodes (issue 12).
+                await schedule_job(session, clock.now(), settings, app.state.archive)
 
-            tasks.append(asyncio.create_task(_every(3600, keep_schedule_filled, "schedule_fill")))
+        # Catch-up expiry notifications (SPEC J6): every minute by default, idempotent.
+        async def expiry_notifications() -> None:
+            await run_expiry_notifications(db.sessionmaker, clock.now(), app.state.archive)
 
-            # Catch-up expiry notifications (SPEC J6): every minute by default, idempotent.
-            async def expiry_notifications() -> None:
-                await run_expiry_notifications(db.sessionmaker, clock.now(), app.state.archive)
+        jobs.append((3600, keep_schedule_filled, "schedule_fill"))
+        jobs.append(
+            (settings.expiry_notifications_every_seconds, expiry_notifications, "expiry_notifications")
+        )
+        coordinator: WorkerCoordinator | None = None
+        simlive: SimliveManager | None = None
+        if runs_encoders:
+            # --- SimLive encoders and retention (issue 3) ---
+            worker_id = settings.tstv_worker_id or default_worker_id()
+            simlive = SimliveManager(settings, db.sessionmaker, app.state.thumbnails)
+            if role == "worker":
+                simlive.use_pidfile(f"pids.{worker_id}.json")
+            app.state.simlive = simlive
+            simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
 
-            tasks.append(
-                asyncio.create_task(
-                    _every(
-                        settings.expiry_notifications_every_seconds,
-                        expiry_notifications,
-                        "expiry_notifications",
-                    )
-                )
-            )
-        # --- SimLive encoders and retention (issue 3) ---
-        simlive = SimliveManager(settings, db.sessionmaker, app.state.thumbnails)
-        app.state.simlive = simlive
-        simlive.add_retention_listener(archive.forget_before)  # the index drops what retention deleted
-        # Ends stale encoders now; counts the archive and autostarts channels in the background
-        # (each channel's supervisor prepares its source, so the server answers at once).
-        await simlive.startup(autostart=settings.simlive_autostart)
-        if settings.background_jobs:
-            tasks.append(asyncio.create_task(_every(3600, simlive.cleanup, "retention")))
-        # --- end SimLive ---
+            async def retention_job() -> None:
+                assert simlive is not None
+                async with advisory_guard(db.engine, RETENTION_NS):
+                    await simlive.cleanup()
+
+            jobs.append((3600, retention_job, "retention"))
+            # Ends stale encoders now; counts the archive and (role all) autostarts channels in the
+            # background (each channel's supervisor prepares its source, so the server answers at once).
+            await simlive.startup(autostart=settings.simlive_autostart and role == "all")
+            if role == "worker":
+                # Channels and jobs by PostgreSQL advisory locks (issue 13): encoder_ownership.
+                runner = JobRunner(jobs if settings.background_jobs else [])
+                coordinator = WorkerCoordinator(settings, simlive, worker_id, runner.lead)
+                app.state.coordinator = coordinator
+                coordinator.start()
+            # --- end SimLive ---
+        else:
+            remote = RemoteEncoders(settings, db.sessionmaker, db.engine)
+            remote.add_retention_listener(archive.forget_before)
+            app.state.simlive = remote
+
+            # The jobs leader deletes expired segments on the shared archive; this replica's index
+            # (which only grows by polling) drops them with the same cutoffs and recording holds.
+            async def forget_expired() -> None:
+                await retention.forget_expired(settings, db.sessionmaker, archive.forget_before)
+
+            tasks.append(asyncio.create_task(_every(600, forget_expired, "archive_forget")))
+        if role == "all" and settings.background_jobs:
+            tasks += [asyncio.create_task(_every(every, job, name)) for every, job, name in jobs]
         # Start-up leaves ~100k long-lived objects; without freezing them every full collection
         # rescans them and stalls all requests in flight for 50-100 ms (the catalogue's p95 tail).
         gc.collect()
@@ -135,7 +196,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
+            if coordinator is not None:
+                await coordinator.stop()  # hands back its channels and leadership
+            if simlive is not None:
+                await simlive.shutdown()  # SimLive: TERM, then KILL every encoder
             await app.state.thumbnails.close()  # a thumbnail build in progress is dropped
             for t in tasks:
                 t.cancel()
@@ -154,7 +218,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle()
+    # API replicas count failed logins together (issue 13); the single process keeps them in memory.
+    app.state.login_throttle = SharedLoginThrottle() if role == "api" else LoginThrottle()
     app.state.archive = ArchiveIndex(settings.hls_segment_dir)
     app.state.catalogue_feed = CatalogueFeed()
     app.state.catalogue_cache = ListingCache()
@@ -179,6 +244,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
 
+    if not runs_http:
+        # A worker: encoders and jobs; HTTP only for the orchestrator and Prometheus.
+        app.include_router(health.router)
+        app.include_router(metrics.router)
+        return app
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(app_config.router)
     api.include_router(auth.router)
@@ -202,7 +272,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """Entry point for uvicorn (`--factory`): configures logging, then builds the app."""
+    """Entry point for uvicorn (`--factory`): configures logging, then builds the app for the
+    process role TSTV_ROLE (api and worker refuse SQLite: exit status 2 with the reason)."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    return build_for_role(settings)
+
+
+def build_for_role(settings: Settings) -> FastAPI:
+    if settings.role_error is not None:
+        log.error(settings.role_error)
+        print(settings.role_error, file=sys.stderr, flush=True)
+        raise SystemExit(2)
     return create_app(settings)

@@ -248,3 +248,101 @@ def running_stack(
                 )
     finally:
         asyncio.run(drop_database(db_name))
+
+
+@dataclass
+class Cluster:
+    """API and worker processes on one PostgreSQL database and one shared archive (issue 13)."""
+
+    db_url: str
+    api: str
+    hls_dir: Path
+    workers: dict[str, subprocess.Popen[bytes]]  # TSTV_WORKER_ID -> process
+    worker_ports: dict[str, int]
+    admin_token: str
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.api + path, headers=self.headers(), timeout=30)
+
+    def post(self, path: str) -> httpx.Response:
+        return httpx.post(self.api + path, headers=self.headers(), timeout=60)
+
+
+def role_env(role: str, db_url: str, hls: Path, port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TSTV_ROLE": role,
+        "DATABASE_URL": db_url,
+        "HLS_SEGMENT_DIR": str(hls),
+        "HLS_SOURCES_DIR": str(hls.parent / "sources"),
+        "CDN_BASE_URL": "http://{host}:1/hls",
+        "TSTV_DEMO_PASSWORD": PASSWORD,
+        "JWT_SECRET": "cluster-test-secret-" + "x" * 32,
+        "TSTV_ENV": "production",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def running_cluster(
+    tmp: Path, workers: int = 2, prepare: object = None, env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
+    """`workers` worker processes and one API process (`python -m app.launcher`, TSTV_ROLE), on a
+    throwaway database; `prepare(db_url)` (async) runs after the migration, before they start."""
+    db_name = f"tstv_cluster_{secrets.token_hex(4)}"
+    db_url = asyncio.run(create_database(db_name))
+    hls = tmp / "hls"
+    hls.mkdir()
+    try:
+        asyncio.run(migrate(db_url))
+        if prepare is not None:
+            asyncio.run(prepare(db_url))  # type: ignore[operator]
+        with contextlib.ExitStack() as stack:
+            procs: dict[str, subprocess.Popen[bytes]] = {}
+            ports: dict[str, int] = {}
+            for i in range(workers):
+                wid = f"w{i + 1}"
+                ports[wid] = free_port()
+                wenv = role_env("worker", db_url, hls, ports[wid], TSTV_WORKER_ID=wid, **(env or {}))
+                procs[wid] = stack.enter_context(
+                    child_process(
+                        [sys.executable, "-m", "app.launcher"], tmp / f"{wid}.log", cwd=BACKEND_DIR, env=wenv
+                    )
+                )
+            api_port = free_port()
+            stack.enter_context(
+                child_process(
+                    [sys.executable, "-m", "app.launcher"],
+                    tmp / "api.log",
+                    cwd=BACKEND_DIR,
+                    env=role_env("api", db_url, hls, api_port, **(env or {})),
+                )
+            )
+            api = f"http://127.0.0.1:{api_port}"
+            for port in [api_port, *ports.values()]:
+                wait_until(
+                    lambda p=port: httpx.get(f"http://127.0.0.1:{p}/healthz", timeout=2).status_code == 200,
+                    90,
+                    f"the process on port {port}",
+                )
+            r = httpx.post(
+                f"{api}/api/v1/auth/login",
+                json={"email": "admin@tstv.local", "password": PASSWORD},
+                timeout=30,
+            )
+            r.raise_for_status()
+            yield Cluster(
+                db_url=db_url,
+                api=api,
+                hls_dir=hls,
+                workers=procs,
+                worker_ports=ports,
+                admin_token=r.json()["access_token"],
+            )
+    finally:
+        asyncio.run(drop_database(db_name))

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
 from app.config import Settings
-from tests.conftest import DEMO_PASSWORD, login
+from app.main import create_app
+from tests.conftest import DEMO_PASSWORD, login, make_settings
 
 
 async def test_login_returns_token_with_claims(client: httpx.AsyncClient, settings: Settings) -> None:
@@ -115,3 +118,22 @@ def test_short_jwt_secret_refused_outside_development() -> None:
         Settings(tstv_env="production")
     assert Settings(tstv_env="production", jwt_secret="z" * 32).jwt_secret == "z" * 32
     assert len(Settings(tstv_env="development").jwt_secret) >= 32
+
+
+async def test_api_replicas_count_failed_logins_together(database_url: str, tmp_path: Path) -> None:
+    """Two TSTV_ROLE=api apps on one database: failures through either count for both."""
+    apps = [create_app(make_settings(database_url, tmp_path / f"hls{i}", tstv_role="api")) for i in range(2)]
+    async with contextlib.AsyncExitStack() as stack:
+        clients = []
+        for a in apps:
+            await stack.enter_async_context(a.router.lifespan_context(a))
+            transport = httpx.ASGITransport(app=a)
+            clients.append(
+                await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://t"))
+            )
+        email = f"replicas-{uuid.uuid4().hex[:8]}@tstv.local"
+        codes = []
+        for i in range(12):
+            r = await clients[i % 2].post("/api/v1/auth/login", json={"email": email, "password": "wrong"})
+            codes.append(r.status_code)
+        assert codes[:10] == [401] * 10 and codes[10:] == [429, 429], codes

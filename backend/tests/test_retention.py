@@ -118,6 +118,29 @@ async def test_cleanup_cutoff_is_exact_and_idempotent(ret_app: FastAPI) -> None:
     assert not runs["live"].exists()
 
 
+async def test_api_replicas_forget_what_retention_deletes_without_deleting(ret_app: FastAPI) -> None:
+    """TSTV_ROLE=api: the index is told the very cut-offs and holds the leader's clean-up uses,
+    and no file is touched (the replica only reads the shared archive)."""
+    settings = ret_app.state.settings
+    root = Path(settings.hls_segment_dir)
+    now = datetime.now(UTC).replace(microsecond=0)
+    rdir = write_run(root, "ret1", now - timedelta(hours=3), 5)
+    told: list[tuple[str, datetime]] = []
+    cleaned: list[tuple[str, datetime]] = []
+
+    def forget(key: str, cutoff: datetime, kept: object = ()) -> None:
+        told.append((key, cutoff))
+
+    def listener(key: str, cutoff: datetime, kept: object = ()) -> None:
+        cleaned.append((key, cutoff))
+
+    assert await retention.forget_expired(settings, ret_app.state.db.sessionmaker, forget, now) >= 2
+    assert remaining(rdir) == list(range(5))
+    await retention.cleanup(settings, ret_app.state.db.sessionmaker, now, listener=listener)
+    assert ("ret1", now - timedelta(hours=2)) in told
+    assert sorted(t for t in told if t[0] in KEYS) == sorted(c for c in cleaned if c[0] in KEYS)
+
+
 async def test_concurrent_cleanups_count_each_file_once(ret_app: FastAPI) -> None:
     settings = ret_app.state.settings
     root = Path(settings.hls_segment_dir) / "concurrent"

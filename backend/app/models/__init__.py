@@ -2,6 +2,7 @@
 
 from app.db import Base
 from app.models.channel import CatalogueState, Channel, ScheduleEntry
+from app.models.cluster import ClusterWorker, EncoderStatus, EncoderWanted, LoginFailure
 from app.models.drm import DrmKey
 from app.models.user import Profile, User
 from app.models.viewing import Bookmark, Notification, Recording, SeriesRecording, TstvSession
@@ -11,7 +12,11 @@ __all__ = [
     "Bookmark",
     "CatalogueState",
     "Channel",
+    "ClusterWorker",
     "DrmKey",
+    "EncoderStatus",
+    "EncoderWanted",
+    "LoginFailure",
     "Notification",
     "Profile",
     "Recording",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
@@ -30,6 +30,14 @@ router = APIRouter(prefix="/admin/simlive", tags=["admin", "simlive"])
 
 _UNAVAILABLE = refusal(503, "simlive_unavailable", why="the encoder manager is not running")
 _CONTROL = (*ADMIN, refusal(404, "channel_not_found"), _UNAVAILABLE, INVALID)
+STATUS_PATH = "/api/v1/admin/simlive/status"
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": SimliveChannelStatus,
+        "description": "API replica (TSTV_ROLE=api): the owning worker has not confirmed it yet; "
+        "the status so far, `Location` is where to see it take effect",
+    }
+}
 
 
 def _manager(request: Request) -> SimliveManager:
@@ -63,7 +71,12 @@ async def _with_on_air(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
     return out
 
 
-async def _out(session: AsyncSession, row: dict[str, Any]) -> SimliveChannelStatus:
+async def _out(
+    session: AsyncSession, row: dict[str, Any], response: Response | None = None
+) -> SimliveChannelStatus:
+    if row.pop("_pending", False) and response is not None:
+        response.status_code = 202
+        response.headers["Location"] = STATUS_PATH
     return (await _with_on_air(session, [row]))[0]
 
 
@@ -120,23 +133,23 @@ async def cleanup_endpoint(request: Request, _admin: AdminDep) -> CleanupOut:
 @router.post(
     "/{channel_key}/start",
     response_model=SimliveChannelStatus,
-    responses=errors(*_CONTROL, refusal(409, "already_running")),
+    responses=errors(*_CONTROL, refusal(409, "already_running")) | _ACCEPTED,
 )
 async def start_endpoint(
-    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
+    channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
 ) -> SimliveChannelStatus:
-    return await _out(session, await _manager(request).start(_checked(channel_key)))
+    return await _out(session, await _manager(request).start(_checked(channel_key)), response)
 
 
 @router.post(
     "/{channel_key}/stop",
     response_model=SimliveChannelStatus,
-    responses=errors(*_CONTROL, refusal(409, "not_running")),
+    responses=errors(*_CONTROL, refusal(409, "not_running")) | _ACCEPTED,
 )
 async def stop_endpoint(
-    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
+    channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
 ) -> SimliveChannelStatus:
-    return await _out(session, await _manager(request).stop(_checked(channel_key)))
+    return await _out(session, await _manager(request).stop(_checked(channel_key)), response)
 
 
 @router.post(
@@ -146,9 +159,10 @@ async def stop_endpoint(
         *_CONTROL,
         refusal(409, "not_running"),
         refusal(503, "encoder_restart_failed", why="the new encoder did not start", model=EncoderErrorOut),
-    ),
+    )
+    | _ACCEPTED,
 )
 async def restart_endpoint(
-    channel_key: ChannelKey, request: Request, session: SessionDep, _admin: AdminDep
+    channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
 ) -> SimliveChannelStatus:
-    return await _out(session, await _manager(request).restart(_checked(channel_key)))
+    return await _out(session, await _manager(request).restart(_checked(channel_key)), response)

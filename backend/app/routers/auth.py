@@ -28,13 +28,13 @@ async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
     throttle: LoginThrottle = request.app.state.login_throttle
-    if throttle.blocked(body.email):
+    if await throttle.is_blocked(session, body.email):
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, detail="too_many_attempts", headers={"Retry-After": "60"}
         )
     user = await authenticate(session, body.email, body.password)
     if user is None:
-        throttle.record_failure(body.email)
+        await throttle.note_failure(session, body.email)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid_credentials")
     profile = default_profile(user)
     token = issue_token(settings, user, profile.id if profile else None)

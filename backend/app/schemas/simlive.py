@@ -36,6 +36,10 @@ class SimliveChannelStatus(BaseModel):
     disk_bytes: int
     segments_written: int = Field(description="Segment files the encoders wrote since the backend started")
     on_air: OnAirOut | None = Field(default=None, description="The programme the EPG has on air now")
+    worker_id: str | None = Field(
+        default=None,
+        description="The worker running this encoder (TSTV_ROLE=api; null in the single process)",
+    )
 
 
 class SimliveStatusOut(BaseModel):

@@ -12,12 +12,12 @@ from typing import Any
 
 import jwt
 from pwdlib import PasswordHash
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.config import Settings
-from app.models import Profile, User
+from app.models import LoginFailure, Profile, User
 
 JWT_ALGORITHM = "HS256"
 _hasher = PasswordHash.recommended()
@@ -131,6 +131,40 @@ class LoginThrottle:
     def reset(self, email: str) -> None:
         with self._lock:
             self._failures.pop(email.lower(), None)
+
+    # The login endpoint's interface (a shared throttle answers from the database).
+    async def is_blocked(self, session: AsyncSession, email: str) -> bool:
+        return self.blocked(email)
+
+    async def note_failure(self, session: AsyncSession, email: str) -> None:
+        self.record_failure(email)
+
+
+class SharedLoginThrottle(LoginThrottle):
+    """Failed logins counted in the database (`login_failures`) over the database clock's sliding
+    minute, so every API replica behind the load balancer counts the same attempts (TSTV_ROLE=api;
+    two replicas answering at the same instant may let one attempt more through)."""
+
+    async def is_blocked(self, session: AsyncSession, email: str) -> bool:
+        n = await session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(
+                LoginFailure.email == email.lower(),
+                LoginFailure.failed_at > func.now() - timedelta(seconds=self.window_s),
+            )
+        )
+        return int(n or 0) >= self.limit
+
+    async def note_failure(self, session: AsyncSession, email: str) -> None:
+        # Past the window nothing counts: drop it (any e-mail); the table holds a minute of failures.
+        await session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.failed_at <= func.now() - timedelta(seconds=self.window_s)
+            )
+        )
+        await session.execute(insert(LoginFailure).values(email=email.lower(), failed_at=func.now()))
+        await session.commit()
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:

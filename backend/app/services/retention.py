@@ -198,3 +198,30 @@ async def cleanup(
             extra={"segments": result.total_segments_deleted, "bytes": result.total_bytes_freed},
         )
     return result
+
+
+async def forget_expired(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    listener: Listener,
+    now: datetime | None = None,
+) -> int:
+    """What `cleanup` tells its listener, without deleting anything: for an API replica
+    (TSTV_ROLE=api), whose archive index only grows from the shared archive while the jobs leader
+    deletes; its index drops what retention has deleted (or is about to: the same cutoff and holds).
+    Returns the channels looked at."""
+    now = now or clock.now()
+    async with sessionmaker() as session:
+        channels = (await session.scalars(select(Channel).where(Channel.cdn_channel_key.is_not(None)))).all()
+        holds = await recording_service.held_ranges(session, now, settings.recording_retention_days)
+    n = 0
+    for ch in channels:
+        key = ch.cdn_channel_key
+        if key is None or not layout.is_channel_key(key):
+            continue
+        cutoff = now - timedelta(hours=max(ch.catchup_window_hours, ch.cutv_window_hours))
+        out = listener(key, cutoff, holds.get(key, []))
+        if inspect.isawaitable(out):
+            await out
+        n += 1
+    return n

@@ -246,6 +246,9 @@ class SimliveManager:
         self.sessionmaker = sessionmaker
         self.root = Path(settings.hls_segment_dir)
         self.state_dir = self.root / STATE_DIR
+        # Workers sharing one archive each keep their own pidfile (a new worker must not end the
+        # encoders of another that is alive): `use_pidfile` before `startup`.
+        self.pidfile = self.state_dir / "pids.json"
         self.sources = SourceCache(settings)
         self.thumbnails = thumbnails or ThumbnailStore(settings)
         self.channels: dict[str, ChannelRuntime] = {}
@@ -456,6 +459,49 @@ class SimliveManager:
     def pid_of(self, key: str) -> int | None:
         rt = self.channels.get(key)
         return rt.proc.pid if rt is not None and rt.proc is not None and rt.proc.returncode is None else None
+
+    # ---------------------------------------------------------------- cluster ownership (issue 13)
+    # A worker runs the channels it holds the lock of (`encoder_ownership`); the wanted state is the
+    # database's there, so these never touch state.json.
+
+    def use_pidfile(self, name: str) -> None:
+        self.pidfile = self.state_dir / name
+
+    async def own(self, key: str) -> None:
+        """Start a channel this worker has just become the owner of (no-op when it runs)."""
+        rt = await self._runtime(key)
+        if self._scan_task is not None and not self._scan_task.done():
+            await asyncio.wait({self._scan_task})  # its counts would be added to the fresh ones
+        async with rt.lock:
+            if rt.task is not None:
+                return
+            # Runs the previous owner wrote since this worker counted the archive.
+            rt.counters = await asyncio.to_thread(scan_channel, self.root / key)
+            rt.wanted = True
+            rt.restarts = 0
+            rt.last_error = None
+            self._launch(rt)
+
+    async def disown(self, key: str) -> None:
+        """Stop a channel this worker gives up (TERM, then KILL, as a stop)."""
+        rt = self.channels.get(key)
+        if rt is None:
+            return
+        async with rt.lock:
+            rt.wanted = False
+            await self._halt(rt)
+
+    def kill_now(self, key: str) -> None:
+        """Fencing: SIGKILL the channel's encoders at once, without waiting for anything, so none
+        runs on once another worker may own the channel; `disown` cleans up after."""
+        rt = self.channels.get(key)
+        if rt is None:
+            return
+        rt.stop_event.set()  # the supervisor must not restart what is killed here
+        for proc in [rt.proc, *(r.proc for r in rt.retiring)]:
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
 
     # ---------------------------------------------------------------- status
 
@@ -933,7 +979,7 @@ class SimliveManager:
                 entry["retiring"] = retiring
             if entry:
                 pids[k] = entry
-        _atomic_write_json(self.state_dir / "pids.json", pids)
+        _atomic_write_json(self.pidfile, pids)
 
     def kill_stale(self) -> list[int]:
         """End encoders listed in the pidfile whose command line names this archive (not ours)."""
@@ -941,7 +987,7 @@ class SimliveManager:
         ours |= {r.proc.pid for rt in self.channels.values() for r in rt.retiring}
         marker = str(self.root)
         killed = []
-        for key, entry in _read_json(self.state_dir / "pids.json").items():
+        for key, entry in _read_json(self.pidfile).items():
             for pid in _listed_pids(entry):
                 if pid in ours or pid <= 1:
                     continue
@@ -958,5 +1004,5 @@ class SimliveManager:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
-        _atomic_write_json(self.state_dir / "pids.json", {})
+        _atomic_write_json(self.pidfile, {})
         return killed

@@ -2363,6 +2363,11 @@ export interface components {
             uptime_seconds: number | null;
             /** Wanted */
             wanted: boolean;
+            /**
+             * Worker Id
+             * @description The worker running this encoder (TSTV_ROLE=api; null in the single process)
+             */
+            worker_id?: string | null;
         };
         /** SimliveStatusOut */
         SimliveStatusOut: {
@@ -2961,6 +2966,15 @@ export interface operations {
                     "application/json": components["schemas"]["SimliveChannelStatus"];
                 };
             };
+            /** @description API replica (TSTV_ROLE=api): the owning worker has not confirmed it yet; the status so far, `Location` is where to see it take effect */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimliveChannelStatus"];
+                };
+            };
             /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
             401: {
                 headers: {
@@ -3038,6 +3052,15 @@ export interface operations {
                     "application/json": components["schemas"]["SimliveChannelStatus"];
                 };
             };
+            /** @description API replica (TSTV_ROLE=api): the owning worker has not confirmed it yet; the status so far, `Location` is where to see it take effect */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimliveChannelStatus"];
+                };
+            };
             /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
             401: {
                 headers: {
@@ -3108,6 +3131,15 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimliveChannelStatus"];
+                };
+            };
+            /** @description API replica (TSTV_ROLE=api): the owning worker has not confirmed it yet; the status so far, `Location` is where to see it take effect */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

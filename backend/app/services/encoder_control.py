@@ -1,0 +1,222 @@
+"""The encoders as an API replica sees them (TSTV_ROLE=api, issue 13): no encoder runs here.
+
+Operator actions write the wanted state (`encoder_wanted`) and `pg_notify('encoder_control')` in
+one transaction; the owning worker (see `encoder_ownership`) acts on it within a tick. Each action
+then polls the status the owner publishes (`encoder_status`) and answers once it took effect: start
+once an owner runs (or prepares) the encoder, stop once no owner runs it, restart once the owner has
+done the requested restart. Past `WAIT_SECONDS` the answer is the current status marked pending
+(the router turns it into 202 with `Location: /api/v1/admin/simlive/status`).
+
+Same interface as `SimliveManager` for the routers and the metrics collector (`refresh_channels`,
+`status`, `start`, `stop`, `restart`, `restart_if_running`, `log_tail`, `cleanup`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import clock
+from app.config import Settings
+from app.errors import ApiError
+from app.models import Channel, EncoderStatus, EncoderWanted
+from app.services import archive_layout as layout
+from app.services import encoder_log, retention
+from app.services.encoder_ownership import CONTROL_CHANNEL, RELEASED, RETENTION_NS, advisory_guard
+from app.services.simlive_manager import RetentionListener
+
+FRESH_SECONDS = 5.0  # a status row older than this has no live owner
+WAIT_SECONDS = 20.0
+POLL_EVERY = 0.2
+PENDING = "_pending"
+
+
+def _blank(key: str, name: str, loop_seconds: int, wanted: bool) -> dict[str, Any]:
+    return {
+        "channel_key": key,
+        "channel_name": name,
+        "state": "stopped",
+        "running": False,
+        "wanted": wanted,
+        "pid": None,
+        "uptime_seconds": None,
+        "started_at": None,
+        "restarts": 0,
+        "error": None,
+        "last_error": None,
+        "last_exit_code": None,
+        "run_id": None,
+        "kid": None,
+        "loop_seconds": loop_seconds,
+        "loop_offset": None,
+        "source": None,
+        "source_progress": None,
+        "segment_count": 0,
+        "disk_bytes": 0,
+        "segments_written": 0,
+        "worker_id": None,
+    }
+
+
+class RemoteEncoders:
+    def __init__(
+        self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.engine = engine
+        self.root = Path(settings.hls_segment_dir)
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._done: dict[str, int] = {}
+        self._listeners: list[RetentionListener] = []
+
+    # ------------------------------------------------------------ status
+
+    async def refresh_channels(self) -> None:
+        async with self.sessionmaker() as session:
+            channels = (
+                await session.scalars(
+                    select(Channel).where(Channel.cdn_channel_key.is_not(None)).order_by(Channel.number)
+                )
+            ).all()
+            wanted = {w.channel_key: w for w in (await session.scalars(select(EncoderWanted))).all()}
+            now = await session.scalar(select(func.now()))
+            published = (await session.scalars(select(EncoderStatus))).all()
+        statuses = {s.channel_key: s for s in published}
+        rows: dict[str, dict[str, Any]] = {}
+        for ch in channels:
+            key = ch.cdn_channel_key
+            if key is None or not layout.is_channel_key(key) or not ch.loop_seconds:
+                continue
+            w = wanted.get(key)
+            is_wanted = True if w is None else w.wanted
+            row = _blank(key, ch.name, ch.loop_seconds, is_wanted)
+            st = statuses.get(key)
+            if st is not None:
+                seen = json.loads(st.status)
+                fresh = isinstance(now, datetime) and (now - st.published_at).total_seconds() < FRESH_SECONDS
+                if fresh and st.worker_id != RELEASED:
+                    row.update({k: v for k, v in seen.items() if k in row})
+                    row["worker_id"] = st.worker_id
+                    self._done[key] = st.restart_seq_done
+                else:  # the archive figures stay meaningful without an owner
+                    for k in ("segment_count", "disk_bytes", "run_id", "kid", "last_error", "error"):
+                        row[k] = seen.get(k, row[k])
+                    self._done.pop(key, None)
+            row["wanted"] = is_wanted
+            if is_wanted and row["worker_id"] is None:
+                row["state"] = "starting"  # waiting for a worker to take it
+            rows[key] = row
+        self._rows = rows
+
+    def status(self) -> list[dict[str, Any]]:
+        return list(self._rows.values())
+
+    def status_of(self, key: str) -> dict[str, Any]:
+        return dict(self._rows[key])
+
+    async def _known(self, key: str) -> dict[str, Any]:
+        if not layout.is_channel_key(key):
+            raise ApiError(404, "channel_not_found")
+        await self.refresh_channels()
+        if key not in self._rows:
+            raise ApiError(404, "channel_not_found")
+        return self._rows[key]
+
+    async def _until(self, key: str, took_effect: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            await self.refresh_channels()
+            row = self._rows.get(key)
+            if row is None:
+                raise ApiError(404, "channel_not_found")
+            if took_effect(row):
+                return dict(row)
+            if time.monotonic() > deadline:
+                return {**row, PENDING: True}
+            await asyncio.sleep(POLL_EVERY)
+
+    # ------------------------------------------------------------ operator actions
+
+    async def _set_wanted(self, key: str, wanted: bool, bump: bool = False) -> int:
+        async with self.sessionmaker() as session:
+            insert = pg_insert(EncoderWanted).values(
+                channel_key=key, wanted=wanted, restart_seq=1 if bump else 0, updated_at=clock.now()
+            )
+            stmt = insert.on_conflict_do_update(
+                index_elements=[EncoderWanted.channel_key],
+                set_={
+                    "wanted": wanted,
+                    "updated_at": clock.now(),
+                    "restart_seq": EncoderWanted.restart_seq + (1 if bump else 0),
+                },
+            ).returning(EncoderWanted.restart_seq)
+            seq = int((await session.execute(stmt)).scalar_one())
+            await session.execute(text("SELECT pg_notify(:c, :k)"), {"c": CONTROL_CHANNEL, "k": key})
+            await session.commit()
+        return seq
+
+    async def start(self, key: str) -> dict[str, Any]:
+        row = await self._known(key)
+        if row["wanted"]:
+            raise ApiError(409, "already_running")
+        await self._set_wanted(key, True)
+        return await self._until(key, lambda r: r["worker_id"] is not None and r["state"] != "stopped")
+
+    async def stop(self, key: str) -> dict[str, Any]:
+        row = await self._known(key)
+        if not row["wanted"]:
+            raise ApiError(409, "not_running")
+        await self._set_wanted(key, False)
+        return await self._until(key, lambda r: r["worker_id"] is None or not r["running"])
+
+    async def restart(self, key: str) -> dict[str, Any]:
+        row = await self._known(key)
+        if not row["wanted"]:
+            raise ApiError(409, "not_running")
+        seq = await self._set_wanted(key, True, bump=True)
+        return await self._until(
+            key, lambda r: r["worker_id"] is not None and self._done.get(key, -1) >= seq and r["running"]
+        )
+
+    async def restart_if_running(self, key: str) -> bool:
+        row = await self._known(key)
+        if not row["wanted"]:
+            return False
+        await self.restart(key)
+        return True
+
+    # ------------------------------------------------------------ shared archive
+
+    async def log_tail(self, key: str, lines: int) -> encoder_log.LogTail:
+        await self._known(key)
+        path = layout.channel_dir(self.root, key) / "encoder.log"
+        return await asyncio.to_thread(encoder_log.read_tail, path, lines)
+
+    def add_retention_listener(self, listener: RetentionListener) -> None:
+        self._listeners.append(listener)
+
+    async def cleanup(self, now: datetime | None = None) -> retention.CleanupResult:
+        """Operator clean-up from this replica, on the shared archive; never at the same time as the
+        jobs leader's (same advisory lock); the live runs are the ones owners publish."""
+        await self.refresh_channels()
+        live = {k: str(r["run_id"]) for k, r in self._rows.items() if r["running"] and r["run_id"]}
+        async with advisory_guard(self.engine, RETENTION_NS):
+            return await retention.cleanup(
+                self.settings, self.sessionmaker, now, listener=self._notify, live_runs=live
+            )
+
+    async def _notify(self, channel_key: str, cutoff: datetime, kept: Sequence[retention.Range] = ()) -> None:
+        for fn in self._listeners:
+            res = fn(channel_key, cutoff, kept)
+            if asyncio.iscoroutine(res):
+                await res

@@ -1,0 +1,427 @@
+"""Which worker runs which channel's encoder, and which worker runs the jobs (issue 13).
+
+Mechanism: PostgreSQL **session advisory locks on one dedicated connection per worker**
+(`pg_try_advisory_lock(CHANNEL_NS, crc32(key))` per channel, `(JOBS_NS, 0)` for the jobs leader,
+`(WORKER_NS, random id)` for the worker itself). Chosen over a lease table with heartbeats because
+the server ends the locks the instant the session ends: a worker killed with `kill -9` (or whose
+connection breaks) loses every channel at once, with no lease to time out and no clock to trust, so
+the failover time is one poll tick (1 s) plus the fencing grace below, not a lease length. Counting
+the live workers is exact too: a worker is alive while its worker lock is granted in `pg_locks`.
+Workers also register in `cluster_workers` with a heartbeat every tick (who they are, what they run).
+
+Spread: a worker takes at most ceil(wanted channels / live workers) channels; above that, while
+another live worker (by its heartbeat row) runs at least two fewer, it hands back one channel every
+10 s (`REBALANCE_AFTER`, so an operator's stop and start of one channel moves no other): with N
+workers the channels spread.
+
+Fencing: the lock connection is checked every tick (`TICK`, 1 s, each query with a 1.5 s timeout);
+a watchdog SIGKILLs every encoder this worker runs once no tick succeeded for `FENCE_AFTER` (2.5 s)
+and the tick loop then stops them and reconnects. A new owner that finds the channel's status
+freshly published by another worker (a worker that lost its connection rather than died) waits until
+that publication is `FENCE_GRACE` old (measured by the database clock), by when the old owner has
+killed its encoders: two encoders of one channel never run together. A worker killed outright takes
+its encoders with it (PR_SET_PDEATHSIG) and the new owner starts after the same grace, at the
+EPG-aligned offset of the next segment boundary (the manager's anchor logic): one discontinuity, no
+overlapping runs. A channel handed back on purpose (stop, rebalancing) is marked released and taken
+over without waiting.
+
+Wanted state and control: `encoder_wanted` (absent row: running), written by any API replica,
+which also `pg_notify('encoder_control', key)`s; the owner LISTENs on its lock connection (and polls
+every tick anyway), starts/stops, and restarts when `restart_seq` is past what it did. Status:
+every tick the owner upserts each owned channel's status row (`encoder_status`) with the database's
+`now()`; API replicas read it (`encoder_control`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings
+from app.services.catalogue_feed import asyncpg_dsn
+from app.services.simlive_manager import SimliveManager
+
+log = logging.getLogger("tstv.ownership")
+
+CHANNEL_NS = 7451  # advisory lock key spaces (first int of the two-int form)
+WORKER_NS = 7452
+JOBS_NS = 7453
+RETENTION_NS = 7454
+SEED_NS = 7455
+MIGRATE_NS = 7456
+CONTROL_CHANNEL = "encoder_control"
+
+TICK = 1.0
+QUERY_TIMEOUT = 1.5
+FENCE_AFTER = 2.5  # no successful tick for this long: kill every encoder at once
+FENCE_GRACE = 4.0  # a new owner waits until the previous owner's last publication is this old
+JOBS_GRACE = 4.0  # a new jobs leader waits this long before the first job
+SETTLE_TICKS = 2  # ticks a new worker waits (seeing its peers) before taking channels
+REBALANCE_AFTER = 10.0  # an imbalance lasting this long moves one channel
+FRESH_WORKER = 5.0  # a worker row with an older heartbeat does not count as a peer
+RELEASED = ""  # worker_id of a status row whose channel was handed back on purpose
+
+
+def lock_key(channel_key: str) -> int:
+    """A channel's advisory lock id: its crc32 as a signed int4."""
+    c = zlib.crc32(channel_key.encode())
+    return c - (1 << 32) if c >= (1 << 31) else c
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@contextlib.asynccontextmanager
+async def advisory_guard(engine: AsyncEngine, ns: int, key: int = 0) -> AsyncIterator[None]:
+    """Hold a session advisory lock (waiting for it) while the block runs; nothing on SQLite."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": ns, "b": key})
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": ns, "b": key})
+            await conn.commit()
+
+
+@dataclass
+class Owned:
+    seq_done: int
+    task: asyncio.Task[None] | None = None
+    target_seq: int = 0
+    releasing: bool = False
+
+
+LeaderHook = Callable[[bool], Awaitable[None]]
+
+
+class WorkerCoordinator:
+    def __init__(
+        self, settings: Settings, manager: SimliveManager, worker_id: str, on_leader: LeaderHook
+    ) -> None:
+        self.dsn = asyncpg_dsn(settings.database_url)
+        self.manager = manager
+        self.worker_id = worker_id
+        self.lock_id = secrets.randbelow(2**31 - 1)
+        self.on_leader = on_leader
+        self.conn: asyncpg.Connection | None = None
+        self.owned: dict[str, Owned] = {}
+        self.pending: dict[str, tuple[float, int]] = {}  # key -> (monotonic start time, seq)
+        self.leader = False
+        self.leader_since = 0.0
+        self.jobs_started = False
+        self.overloaded_since = math.inf
+        self.last_ok = time.monotonic()
+        self.ticks = 0
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ownership")
+        self._watchdog = asyncio.create_task(self._watch(), name="ownership-watchdog")
+
+    async def stop(self) -> None:
+        for t in (self._task, self._watchdog):
+            if t is not None:
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+        await self._give_up_everything(kill=False)
+        conn, self.conn = self.conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                # Stopped before the locks go with the session: others may start at once.
+                await conn.execute(
+                    "UPDATE encoder_status SET worker_id = $2 WHERE worker_id = $1", self.worker_id, RELEASED
+                )
+                await conn.execute("DELETE FROM cluster_workers WHERE worker_id = $1", self.worker_id)
+                await conn.close(timeout=2)
+
+    # ------------------------------------------------------------ loop
+
+    async def _run(self) -> None:
+        while True:
+            t0 = time.monotonic()
+            try:
+                if self.conn is not None and self.conn.is_closed():
+                    raise ConnectionError("the lock connection closed")  # its locks are gone
+                if self.conn is None:
+                    await self._connect()
+                await asyncio.wait_for(self._tick(), 3 * QUERY_TIMEOUT)
+                self.last_ok = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("ownership: database lost, stopping encoders", extra={"error": repr(exc)})
+                await self._lost()
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), max(0.05, TICK - (time.monotonic() - t0)))
+
+    async def _watch(self) -> None:
+        """Kill every encoder once the lock connection has not answered for FENCE_AFTER."""
+        while True:
+            await asyncio.sleep(0.25)
+            if time.monotonic() - self.last_ok > FENCE_AFTER and (self.owned or self.leader):
+                log.warning("ownership: no database for %.1f s, killing encoders", FENCE_AFTER)
+                for key in list(self.owned):
+                    self.manager.kill_now(key)
+                if self.leader:
+                    self.leader = False
+                    await self.on_leader(False)
+
+    async def _connect(self) -> None:
+        if self.owned or self.pending or self.leader:
+            await self._give_up_everything(kill=True)  # never keep what a lost session held
+        self.ticks = 0
+        conn = await asyncpg.connect(
+            self.dsn,
+            timeout=QUERY_TIMEOUT * 2,
+            server_settings={"application_name": f"tstv-worker-lock {self.worker_id}"[:63]},
+        )
+        try:
+            await conn.fetchval(
+                "SELECT pg_advisory_lock($1, $2)", WORKER_NS, self.lock_id, timeout=QUERY_TIMEOUT
+            )
+            await conn.execute(
+                "INSERT INTO cluster_workers "
+                "(worker_id, host, pid, lock_id, started_at, heartbeat_at, channels) "
+                "VALUES ($1, $2, $3, $4, now(), now(), '') "
+                "ON CONFLICT (worker_id) DO UPDATE SET "
+                "host = EXCLUDED.host, pid = EXCLUDED.pid, lock_id = EXCLUDED.lock_id, "
+                "started_at = now(), heartbeat_at = now()",
+                self.worker_id,
+                socket.gethostname(),
+                os.getpid(),
+                self.lock_id,
+                timeout=QUERY_TIMEOUT,
+            )
+            await conn.add_listener(CONTROL_CHANNEL, self._notified)
+            conn.add_termination_listener(self._notified)  # a lost session is acted on at once
+        except BaseException:
+            conn.terminate()
+            raise
+        self.conn = conn
+        log.info("ownership: connected", extra={"worker": self.worker_id})
+
+    def _notified(self, *_args: Any) -> None:
+        self.wake.set()
+
+    async def _lost(self) -> None:
+        conn, self.conn = self.conn, None
+        await self._give_up_everything(kill=True)
+        if conn is not None:
+            conn.terminate()
+
+    async def _give_up_everything(self, kill: bool) -> None:
+        if self.leader:
+            self.leader = False
+            await self.on_leader(False)
+        keys = list(self.owned)
+        if kill:
+            for key in keys:
+                self.manager.kill_now(key)
+        for oc in list(self.owned.values()):
+            if oc.task is not None:
+                oc.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await oc.task
+        await asyncio.gather(*(self.manager.disown(k) for k in keys), return_exceptions=True)
+        self.owned.clear()
+        self.pending.clear()
+
+    # ------------------------------------------------------------ one tick
+
+    async def _q(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        assert self.conn is not None
+        rows: list[asyncpg.Record] = await self.conn.fetch(sql, *args, timeout=QUERY_TIMEOUT)
+        return rows
+
+    async def _tick(self) -> None:
+        self.ticks += 1
+        await self._q(
+            "UPDATE cluster_workers SET heartbeat_at = now(), channels = $2 WHERE worker_id = $1",
+            self.worker_id,
+            ",".join(sorted({*self.owned, *self.pending})),
+        )
+        live = (
+            await self._q(
+                "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 "
+                "AND objsubid = 2 AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                WORKER_NS,
+            )
+        )[0]["n"]
+        await asyncio.wait_for(self.manager.refresh_channels(), QUERY_TIMEOUT)
+        wanted = {
+            r["channel_key"]: (bool(r["wanted"]), int(r["restart_seq"]))
+            for r in await self._q("SELECT channel_key, wanted, restart_seq FROM encoder_wanted")
+        }
+        keys = sorted(self.manager.channels)
+        want = [k for k in keys if wanted.get(k, (True, 0))[0]]
+        quota = math.ceil(len(want) / max(1, int(live)))
+
+        await self._finish_actions()
+        for key, oc in self.owned.items():
+            if oc.task is not None or oc.releasing:
+                continue
+            if key not in want:
+                self._release(key, oc)
+                continue
+            seq = wanted.get(key, (True, 0))[1]
+            if seq > oc.seq_done:
+                oc.target_seq = seq
+                oc.task = asyncio.create_task(self._restart(key), name=f"ownership-restart-{key}")
+        for key in [k for k in self.pending if k not in want]:
+            del self.pending[key]
+            await self._q("SELECT pg_advisory_unlock($1, $2)", CHANNEL_NS, lock_key(key))
+        holding = [k for k, oc in self.owned.items() if not oc.releasing] + list(self.pending)
+        if await self._overloaded(len(holding), quota):
+            # Another worker joined (or has far fewer channels): hand back one channel (the last in
+            # order) once that has lasted REBALANCE_AFTER, so an operator's stop and start of one
+            # channel moves no other.
+            if time.monotonic() - self.overloaded_since >= REBALANCE_AFTER and not any(
+                oc.releasing for oc in self.owned.values()
+            ):
+                spare = max(k for k in holding if k in self.owned)
+                self._release(spare, self.owned[spare])
+                self.overloaded_since = time.monotonic()
+        elif self.ticks > SETTLE_TICKS:
+            await self._acquire(want, wanted, quota - len(holding))
+        await self._start_pending()
+        await self._publish()
+        await self._lead()
+
+    async def _overloaded(self, holding: int, quota: int) -> bool:
+        """More than the quota while another live worker runs at least two fewer channels."""
+        if holding <= quota:
+            self.overloaded_since = math.inf
+            return False
+        rows = await self._q(
+            "SELECT channels FROM cluster_workers WHERE worker_id <> $1 "
+            "AND heartbeat_at > now() - make_interval(secs => $2)",
+            self.worker_id,
+            FRESH_WORKER,
+        )
+        loads = [len([c for c in r["channels"].split(",") if c]) for r in rows]
+        if not loads or min(loads) > holding - 2:
+            self.overloaded_since = math.inf
+            return False
+        if self.overloaded_since == math.inf:
+            self.overloaded_since = time.monotonic()
+        return True
+
+    async def _acquire(self, want: list[str], wanted: dict[str, tuple[bool, int]], room: int) -> None:
+        if room <= 0:
+            return
+        ages = {
+            r["channel_key"]: (r["worker_id"], float(r["age"]))
+            for r in await self._q(
+                "SELECT channel_key, worker_id, EXTRACT(EPOCH FROM now() - published_at) AS age "
+                "FROM encoder_status"
+            )
+        }
+        for key in want:
+            if room <= 0:
+                break
+            if key in self.owned or key in self.pending:
+                continue
+            got = (await self._q("SELECT pg_try_advisory_lock($1, $2) AS got", CHANNEL_NS, lock_key(key)))[0]
+            if not got["got"]:
+                continue
+            room -= 1
+            wait = 0.0
+            prev = ages.get(key)
+            if prev is not None and prev[0] not in (RELEASED, self.worker_id) and prev[1] < FENCE_GRACE:
+                wait = FENCE_GRACE - prev[1]  # the previous owner may still be fencing
+            self.pending[key] = (time.monotonic() + wait, wanted.get(key, (True, 0))[1])
+            log.info("ownership: channel taken", extra={"channel": key, "start_in": round(wait, 2)})
+
+    async def _start_pending(self) -> None:
+        for key, (at, seq) in list(self.pending.items()):
+            if time.monotonic() < at:
+                continue
+            del self.pending[key]
+            oc = Owned(seq_done=seq, target_seq=seq)
+            oc.task = asyncio.create_task(self.manager.own(key), name=f"ownership-own-{key}")
+            self.owned[key] = oc
+
+    def _release(self, key: str, oc: Owned) -> None:
+        oc.releasing = True
+        oc.task = asyncio.create_task(self.manager.disown(key), name=f"ownership-release-{key}")
+        log.info("ownership: channel released", extra={"channel": key})
+
+    async def _restart(self, key: str) -> None:
+        await self.manager.restart(key)
+
+    async def _finish_actions(self) -> None:
+        for key, oc in list(self.owned.items()):
+            if oc.task is None or not oc.task.done():
+                continue
+            task, oc.task = oc.task, None
+            if not task.cancelled() and task.exception() is not None:
+                log.warning(
+                    "ownership: encoder action failed",
+                    extra={"channel": key, "error": repr(task.exception())},
+                )
+            oc.seq_done = max(oc.seq_done, oc.target_seq)
+            if oc.releasing:
+                await self._publish_one(key, oc, RELEASED)
+                await self._q("SELECT pg_advisory_unlock($1, $2)", CHANNEL_NS, lock_key(key))
+                del self.owned[key]
+
+    async def _publish_one(self, key: str, oc: Owned, worker_id: str) -> None:
+        if key not in self.manager.channels:
+            return
+        status = json.dumps(self.manager.status_of(key), default=str)
+        await self._q(
+            "INSERT INTO encoder_status (channel_key, worker_id, status, restart_seq_done, published_at) "
+            "VALUES ($1, $2, $3, $4, now()) ON CONFLICT (channel_key) DO UPDATE SET "
+            "worker_id = EXCLUDED.worker_id, status = EXCLUDED.status, "
+            "restart_seq_done = EXCLUDED.restart_seq_done, published_at = now()",
+            key,
+            worker_id,
+            status,
+            oc.seq_done,
+        )
+
+    async def _publish(self) -> None:
+        for key, oc in self.owned.items():
+            if not oc.releasing:
+                await self._publish_one(key, oc, self.worker_id)
+
+    async def _lead(self) -> None:
+        if not self.leader:
+            got = (await self._q("SELECT pg_try_advisory_lock($1, 0) AS got", JOBS_NS))[0]["got"]
+            if got:
+                self.leader = True
+                self.jobs_started = False
+                self.leader_since = time.monotonic()
+                log.info("ownership: jobs leader", extra={"worker": self.worker_id})
+        # The jobs start JOBS_GRACE after the lock was taken: a previous leader that lost its
+        # connection has cancelled its jobs by then.
+        if self.leader and not self.jobs_started and time.monotonic() - self.leader_since >= JOBS_GRACE:
+            self.jobs_started = True
+            await self.on_leader(True)

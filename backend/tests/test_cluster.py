@@ -1,0 +1,311 @@
+"""Scale-out roles (issue 13) with real processes: two workers and one API replica on a throwaway
+PostgreSQL database and one shared archive; encoder ownership, failover after `kill -9`, operator
+control through the API, the jobs leader; and the api role refusing SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import m3u8
+import pytest
+from sqlalchemy import update
+
+from app.config import Settings
+from app.db import make_engine
+from app.models import Channel
+from app.services import archive_layout as layout
+from app.services.catalogue_feed import asyncpg_dsn
+from app.services.encoder_ownership import JOBS_NS
+from app.services.seed import seed_channels
+from tests.conftest import BACKEND_DIR
+from tests.simlive_helpers import segments
+from tests.stack import Cluster, role_env, running_cluster, wait_until
+
+KEYS = ["ch1", "ch2", "ch3", "ch4", "ch5"]
+LOOP = 30  # short loops: the generated sources take a second or two to make
+
+
+async def _short_loops(db_url: str) -> None:
+    """The five seeded channels, with 30-second source loops (cheap to generate)."""
+    engine = make_engine(Settings(database_url=db_url))
+    try:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        async with async_sessionmaker(engine)() as session:
+            await seed_channels(session)
+            await session.execute(
+                update(Channel).where(Channel.cdn_channel_key.in_(KEYS)).values(loop_seconds=LOOP)
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("cluster")
+    with running_cluster(tmp, workers=2, prepare=_short_loops, env={"LOG_LEVEL": "INFO"}) as c:
+        yield c
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def encoders(hls: Path) -> dict[str, list[tuple[int, int | None]]]:
+    """FFmpeg processes writing into this archive, by channel: [(pid, parent pid)], from /proc."""
+    found: dict[str, list[tuple[int, int | None]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if "ffmpeg" not in cmd or f"{hls}/" not in cmd or state == "Z":
+            continue
+        for key in KEYS:
+            if f"{hls}/{key}/" in cmd:
+                found.setdefault(key, []).append((int(entry), _ppid(int(entry))))
+    return found
+
+
+def statuses(c: Cluster) -> dict[str, dict[str, Any]]:
+    r = c.get("/api/v1/admin/simlive/status")
+    r.raise_for_status()
+    return {row["channel_key"]: row for row in r.json()["channels"]}
+
+
+def all_running_once(c: Cluster, alive: dict[str, int]) -> dict[str, dict[str, Any]] | None:
+    """Every channel runs exactly one encoder, a child of a live worker, and the API reports that
+    very process: the status by channel, or None."""
+    procs = encoders(c.hls_dir)
+    if sorted(procs) != KEYS or any(len(p) != 1 for p in procs.values()):
+        return None
+    if any(ppid not in alive.values() for ps in procs.values() for _, ppid in ps):
+        return None
+    st = statuses(c)
+    for key in KEYS:
+        row = st[key]
+        if not row["running"] or row["pid"] != procs[key][0][0] or row["worker_id"] not in alive:
+            return None
+        if alive[row["worker_id"]] != procs[key][0][1]:
+            return None
+    return st
+
+
+def alive_workers(c: Cluster) -> dict[str, int]:
+    return {wid: p.pid for wid, p in c.workers.items() if p.poll() is None}
+
+
+def test_api_role_refuses_sqlite(tmp_path: Path) -> None:
+    for role in ("api", "worker"):
+        env = role_env(role, f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "hls", 1)
+        out = subprocess.run(
+            [sys.executable, "-m", "app.launcher"],
+            cwd=BACKEND_DIR,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert out.returncode == 2, out
+        assert f"TSTV_ROLE={role} needs PostgreSQL".encode() in out.stderr
+        assert not (tmp_path / "x.db").exists()  # refused before touching the database
+
+
+def _per_worker(st: dict[str, dict[str, Any]]) -> dict[str, int]:
+    per_worker: dict[str, int] = {}
+    for row in st.values():
+        per_worker[row["worker_id"]] = per_worker.get(row["worker_id"], 0) + 1
+    return per_worker
+
+
+def test_every_channel_runs_exactly_once_spread_over_workers(cluster: Cluster) -> None:
+    def spread() -> dict[str, dict[str, Any]] | None:
+        st = all_running_once(cluster, alive_workers(cluster))
+        # ceil(5 / 2) at most each (a worker that started first hands channels back to the other)
+        return st if st is not None and sorted(_per_worker(st).values()) == [2, 3] else None
+
+    st = wait_until(spread, 90, "five encoders spread over two workers")
+    assert isinstance(st, dict)
+    # One jobs leader.
+    assert asyncio.run(_jobs_leaders(cluster.db_url)) == 1
+    # The workers serve /healthz and /metrics only.
+    port = next(iter(cluster.worker_ports.values()))
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{port}/api/v1/epg/channels", timeout=5).status_code == 404
+    scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=cluster.headers(), timeout=10)
+    assert scrape.status_code == 200 and "tstv_encoder_up" in scrape.text
+    # The API replica serves the owners' encoder logs from the shared archive.
+    r = cluster.get("/api/v1/admin/simlive/ch1/log?lines=5")
+    assert r.status_code == 200 and r.json()["lines"], r.text
+    assert cluster.get("/api/v1/admin/simlive/ch1/log?lines=0").status_code == 422
+
+
+async def _jobs_leaders(db_url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        n: int = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND granted",
+            JOBS_NS,
+        )
+        return n
+    finally:
+        await conn.close()
+
+
+def test_operator_stop_and_start_through_the_api(cluster: Cluster) -> None:
+    st = wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 60, "five encoders")
+    assert isinstance(st, dict)
+    owner_pid = alive_workers(cluster)[st["ch4"]["worker_id"]]
+    r = cluster.post("/api/v1/admin/simlive/ch4/stop")
+    assert r.status_code == 200, r.text  # answered once the owner stopped it
+    assert r.json()["running"] is False and r.json()["wanted"] is False
+    assert "ch4" not in encoders(cluster.hls_dir)
+    again = cluster.post("/api/v1/admin/simlive/ch4/stop")
+    assert again.status_code == 409 and again.json()["detail"] == "not_running"
+    assert cluster.post("/api/v1/admin/simlive/nope/stop").status_code == 404
+    r = cluster.post("/api/v1/admin/simlive/ch4/start")
+    assert r.status_code == 200, r.text
+    assert r.json()["wanted"] is True and r.json()["worker_id"] in cluster.workers
+    wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 60, "ch4 back")
+    # A restart reaches the owner: a new encoder process, answered once it runs.
+    before = encoders(cluster.hls_dir)["ch4"][0][0]
+    r = cluster.post("/api/v1/admin/simlive/ch4/restart")
+    assert r.status_code == 200, r.text
+    assert r.json()["running"] and r.json()["pid"] != before
+    assert owner_pid in alive_workers(cluster).values()
+    # Key rotation through the API restarts the owner's encoder under the new key.
+    r = cluster.post("/api/v1/admin/drm/ch2/rotate")
+    assert r.status_code == 200, r.text
+    assert r.json()["encoder_restarted"] is True
+    kid = r.json()["kid_hex"]
+    assert statuses(cluster)["ch2"]["kid"] == kid
+    assert wait_until(lambda: _cmdline_has(cluster, "ch2", f"encryption_kid={kid}"), 10, "ch2 on the new key")
+    # Retention through the API (the shared archive, under the retention lock).
+    r = cluster.post("/api/v1/admin/simlive/cleanup")
+    assert r.status_code == 200, r.text
+    assert r.json()["channels_processed"] >= len(KEYS)
+
+
+def _cmdline_has(c: Cluster, key: str, needle: str) -> bool:
+    procs = encoders(c.hls_dir).get(key, [])
+    if len(procs) != 1:
+        return False
+    cmd = Path(f"/proc/{procs[0][0]}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return needle in cmd
+
+
+def _live_media(c: Cluster, key: str) -> m3u8.M3U8:
+    channels = httpx.get(f"{c.api}/api/v1/tstv/channels", headers=c.headers(), timeout=10).json()["channels"]
+    cid = next(ch["id"] for ch in channels if ch["cdn_channel_key"] == key)
+    url = f"{c.api}/api/v1/tstv/live/{cid}/manifest"
+    master = m3u8.loads(httpx.get(url, headers=c.headers(), timeout=10).text, uri=url)
+    media = httpx.get(master.playlists[0].absolute_uri, headers=c.headers(), timeout=10)
+    media.raise_for_status()
+    return m3u8.loads(media.text)
+
+
+def _runs(hls: Path, key: str) -> list[tuple[layout.RunInfo, int]]:
+    """The channel's runs by anchor, with their complete video segments."""
+    out = []
+    for rdir in sorted((hls / key).iterdir()):
+        info = layout.read_run_info(rdir) if rdir.is_dir() else None
+        if info is not None:
+            out.append((info, len(segments(rdir, "video"))))
+    return sorted(out, key=lambda r: r[0].anchor)
+
+
+def test_kill_9_of_the_worker_holding_ch1_fails_over(cluster: Cluster) -> None:
+    st = wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 60, "five encoders")
+    assert isinstance(st, dict)
+    victim = st["ch1"]["worker_id"]
+    survivor = next(w for w in alive_workers(cluster) if w != victim)
+    wait_until(lambda: _runs(cluster.hls_dir, "ch1")[-1][1] >= 2, 60, "ch1 segments before the kill")
+    victim_pid = cluster.workers[victim].pid
+    t0 = time.monotonic()
+    os.kill(victim_pid, signal.SIGKILL)
+    cluster.workers[victim].wait(timeout=10)
+
+    def ch1_on_survivor() -> bool:
+        procs = encoders(cluster.hls_dir).get("ch1", [])
+        return len(procs) == 1 and procs[0][1] == cluster.workers[survivor].pid
+
+    wait_until(ch1_on_survivor, 10, "ch1 on the surviving worker", every=0.1)
+    failover = time.monotonic() - t0
+    print(f"\nfailover of ch1 after kill -9: {failover:.2f} s")
+    assert failover < 10
+    # No orphan: every encoder is the survivor's child, each channel once; the API agrees.
+    st = wait_until(
+        lambda: all_running_once(cluster, alive_workers(cluster)), 30, "all channels on the survivor"
+    )
+    assert isinstance(st, dict) and {row["worker_id"] for row in st.values()} == {survivor}
+    assert all(ppid != victim_pid for ps in encoders(cluster.hls_dir).values() for _, ppid in ps)
+    # The archive: the new run starts after the old one's last segment; the live playlist shows one
+    # discontinuity across the failover and no overlapping segments.
+    wait_until(lambda: _runs(cluster.hls_dir, "ch1")[-1][1] >= 2, 60, "ch1 segments after the failover")
+    runs = _runs(cluster.hls_dir, "ch1")
+    assert len(runs) == 2, runs
+    (old, old_n), (new, _) = runs
+    assert old.anchor + old_n * old.segment_duration <= new.anchor + 0.5, (old, old_n, new)
+    media = _live_media(cluster, "ch1")
+    assert sum(1 for s in media.segments if s.discontinuity) == 1
+    times = [(s.current_program_date_time.timestamp(), s.duration) for s in media.segments]
+    for (t, d), (t_next, _) in itertools.pairwise(times):
+        assert t + d <= t_next + 0.1, (t, d, t_next)
+    # The jobs leader is the survivor (the victim's lock went with its connection).
+    wait_until(lambda: asyncio.run(_jobs_leaders(cluster.db_url)) == 1, 10, "one jobs leader")
+
+
+async def _cut_lock_connections(db_url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    try:
+        n: int = await conn.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name LIKE 'tstv-worker-lock %'"
+        )
+        return n
+    finally:
+        await conn.close()
+
+
+def test_a_worker_that_loses_its_database_connection_stops_its_encoders(cluster: Cluster) -> None:
+    """The lock connection cut server-side (its locks are free at once): the worker kills its
+    encoders within a tick or two, then reconnects and takes its channels again; never two encoders
+    of one channel."""
+    wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 60, "five encoders")
+    before = {pid for ps in encoders(cluster.hls_dir).values() for pid, _ in ps}
+    t0 = time.monotonic()
+    assert asyncio.run(_cut_lock_connections(cluster.db_url)) == len(alive_workers(cluster))
+    stopped_after: float | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        procs = encoders(cluster.hls_dir)
+        assert all(len(ps) <= 1 for ps in procs.values()), procs
+        now = {pid for ps in procs.values() for pid, _ in ps}
+        if stopped_after is None and not now & before:
+            stopped_after = time.monotonic() - t0
+        if stopped_after is not None and all_running_once(cluster, alive_workers(cluster)):
+            break
+        time.sleep(0.1)
+    assert stopped_after is not None and stopped_after < 3.5, stopped_after
+    print(f"\nencoders stopped {stopped_after:.2f} s after the lock connection was cut")
+    wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 30, "encoders back")

@@ -384,7 +384,6 @@ def test_scrubbing_shows_the_picture_and_time_where_a_seek_lands(
     _hover_seek_bar(page, 0.25)  # 5 s into a 20 s programme
     expect(preview).to_contain_text(re.compile(r"^0:0[4-6]$"))
     early = _shown_picture(page)
-    assert "/_thumbs/" in early, early
     screenshot(page, "catchup-seek-preview")
     _hover_seek_bar(page, 0.75)
     expect(preview).to_contain_text(re.compile(r"^0:1[4-6]$"))
@@ -394,8 +393,9 @@ def test_scrubbing_shows_the_picture_and_time_where_a_seek_lands(
     expect(preview).to_be_hidden()
 
     # Live: the preview says how far behind live a seek there lands.
+    loads = video_loads(page)
     _tune(page, f"E2E {long_channel.key}")
-    first_frame(page, after_loads=video_loads(page))
+    first_frame(page, after_loads=loads)
     expect(_badge(page)).to_have_text("LIVE")
     live_programme = _programme_at(stack, long_channel, time.time())
     behind_start = time.time() - live_programme.start

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import m3u8
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
@@ -405,6 +406,68 @@ def test_scrubbing_shows_the_picture_and_time_where_a_seek_lands(
         expect(preview).to_contain_text(re.compile(r"^-\d+:\d\d$"))
         _shown_picture(page)
     screenshot(page, "live-seek-preview")
+
+
+def _ladder(stack: Stack, ch: Channel) -> list[tuple[str, int]]:
+    """The rungs the live master lists, as (label, BANDWIDTH), lowest first."""
+    master = m3u8.loads(stack.get(f"/api/v1/tstv/live/{ch.id}/manifest").text)
+    rungs = [(f"{p.stream_info.resolution[1]}p", int(p.stream_info.bandwidth)) for p in master.playlists]
+    return sorted(rungs, key=lambda r: r[1])
+
+
+def _playing_rung(page: Page) -> str:
+    return (page.get_by_test_id("stats-rung").text_content() or "").split(" ")[0]
+
+
+def _throttle(cdp: Any, bits_per_second: float | None) -> None:
+    """Limit (or, with None, lift) the page's download throughput, as a slow connection would."""
+    limit = -1 if bits_per_second is None else bits_per_second / 8
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": limit, "uploadThroughput": -1},
+    )
+
+
+def test_a_throttled_connection_plays_on_at_a_lower_rung_and_climbs_back(
+    viewer: Viewer, stack: Stack, long_channel: Channel
+) -> None:
+    ladder = _ladder(stack, long_channel)
+    assert len(ladder) >= 2, ladder
+    (low, low_bw), (top, _) = ladder[0], ladder[-1]
+    page = viewer.page
+    loads = video_loads(page)
+    _tune(page, f"E2E {long_channel.key}")
+    first_frame(page, after_loads=loads)
+    quality = page.get_by_label("Quality")
+    expect(quality).to_be_visible()
+    assert quality.locator("option").all_text_contents()[1:] == [label for label, _ in reversed(ladder)]
+    page.keyboard.press("i")
+    stats = page.get_by_role("definition").first
+    expect(page.get_by_test_id("player-stats")).to_be_visible()
+    expect(stats).not_to_have_text("—")
+    # Auto on a fast connection climbs to the top rung.
+    wait_until(lambda: _playing_rung(page) == top, 60, f"Auto to reach {top}", every=0.5)
+    screenshot(page, "ladder-top-rung-stats")
+
+    cdp = viewer.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    _throttle(cdp, low_bw * 1.4)
+    wait_until(lambda: _playing_rung(page) != top, 60, "a switch down from the top rung", every=0.5)
+    plays_on(page, 6)  # and keeps playing, no stall long enough to matter
+    expect(page.locator(".player")).not_to_have_attribute("data-state", "problem")
+    screenshot(page, "ladder-throttled")
+    _throttle(cdp, None)
+    wait_until(lambda: _playing_rung(page) == top, 90, f"the climb back to {top}", every=0.5)
+    plays_on(page, 2)
+
+    # A rung chosen by hand holds; Auto gives the choice back to the player.
+    quality.select_option(label=low)
+    wait_until(lambda: _playing_rung(page) == low, 30, f"the chosen {low}", every=0.5)
+    expect(quality).to_have_value(low.removesuffix("p"))
+    quality.select_option(value="auto")
+    expect(quality.locator("option").first).to_have_text(re.compile(r"^Auto"))
+    page.keyboard.press("i")
+    expect(page.get_by_test_id("player-stats")).to_be_hidden()
 
 
 # ---- tuning, the prompt, start-over, Jump to Live, the live-edge switch ------------------------

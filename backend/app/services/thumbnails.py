@@ -29,6 +29,11 @@ when every run in its range has its sheets (runs written before runs recorded th
 none: no thumbnails rather than wrong ones); a missing set is built on first demand if its source
 is still in the cache.
 
+Exactness needs runs to start on the sheet grid: true when a channel's loop is a whole number of
+segments (every built-in channel: 600 s loops, 6 s segments, anchors on the 6-s grid). A loop that
+is not (the tests' 20-s and 90-s loops) takes the nearest sheet, so a picture can be up to half a
+segment off; sheets per whole second of the loop would remove that at six times the files.
+
 A non-looping source (a real live feed) has no loop position to map to: its encoder would add a
 low-rate image output to the same FFmpeg (`fps=1/2,scale=160:90,tile=3x1` on a split of the
 decoded picture, written per segment next to the video segments with the same strftime names), or

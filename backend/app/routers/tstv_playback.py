@@ -69,15 +69,15 @@ _LIVE = _PLAYLIST | errors(
     UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, INVALID
 )
 # A media playlist of a rung the channel's archive has never held.
-_NO_RUNG = refusal(404, "rendition_not_found", why="no such ladder rung in the channel's archive")
+NO_RUNG = refusal(404, "rendition_not_found", why="no such ladder rung in the channel's archive")
 _STARTOVER_MEDIA = _PLAYLIST | errors(
-    UNAUTHENTICATED, SUBSCRIPTION, STARTOVER_REFUSED, _NO_ENTRY, NOT_RECORDED, _NO_RUNG, INVALID
+    UNAUTHENTICATED, SUBSCRIPTION, STARTOVER_REFUSED, _NO_ENTRY, NOT_RECORDED, NO_RUNG, INVALID
 )
 _CATCHUP_MEDIA = _PLAYLIST | errors(
-    UNAUTHENTICATED, SUBSCRIPTION, CATCHUP_REFUSED, _NO_ENTRY, CATCHUP_NOT_RECORDED, _NO_RUNG, INVALID
+    UNAUTHENTICATED, SUBSCRIPTION, CATCHUP_REFUSED, _NO_ENTRY, CATCHUP_NOT_RECORDED, NO_RUNG, INVALID
 )
 _LIVE_MEDIA = _PLAYLIST | errors(
-    UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, _NO_RUNG, INVALID
+    UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, NO_RUNG, INVALID
 )
 
 

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.ladder import DEFAULT_LADDER, Rung, parse_ladder
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
     cdn_base_url: str = "http://{host}:8081/hls"
     drm_enabled: bool = True
     ffmpeg_binary: str = ""
+    # Adaptive bitrate ladder: `name:WIDTHxHEIGHT:BITRATE` rungs, comma-separated (app/ladder.py).
+    abr_ladder: str = DEFAULT_LADDER
     # Programme stills (one JPEG per programme); default: `stills` next to the archive.
     stills_dir: Path | None = None
     live_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -61,6 +65,16 @@ class Settings(BaseSettings):
     seed_on_startup: bool = True
     background_jobs: bool = True
     simlive_autostart: bool = True
+
+    @field_validator("abr_ladder")
+    @classmethod
+    def _check_ladder(cls, value: str) -> str:
+        parse_ladder(value)  # a bad ladder stops the start-up with the reason
+        return value
+
+    @property
+    def ladder(self) -> tuple[Rung, ...]:
+        return parse_ladder(self.abr_ladder)
 
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:

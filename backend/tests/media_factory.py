@@ -17,6 +17,7 @@ from typing import Any
 
 import imageio_ffmpeg
 
+from app.ladder import Rung
 from app.models import Channel
 from app.services import archive_layout as layout
 from app.services import drm_service
@@ -33,14 +34,23 @@ def real_ffmpeg() -> str:
 
 
 async def write_encoded_run(
-    app: Any, channel: Channel, start: datetime, seconds: int, loop_seconds: int, keep: int | None = None
+    app: Any,
+    channel: Channel,
+    start: datetime,
+    seconds: int,
+    loop_seconds: int,
+    keep: int | None = None,
+    rungs: tuple[Rung, ...] | None = None,
 ) -> layout.RunInfo:
     """Encode `seconds` (a multiple of `loop_seconds`) of the looped source as a run of
     `channel` whose first frame is at `start` and is frame 0 of the loop; index it. With `keep`,
-    only the first `keep` segments of each rendition stay (an encoder that stopped early)."""
+    only the first `keep` segments of each rendition stay (an encoder that stopped early). Every
+    rung of the ladder (`rungs`, default the settings') is written; one rung makes a run like those
+    from before the ladder."""
     assert channel.cdn_channel_key and seconds % loop_seconds == 0
     settings, simlive = app.state.settings, app.state.simlive
-    source = await simlive.sources.prepare(SOURCE_KEY, SOURCE_NAME, loop_seconds)
+    ladder = settings.ladder if rungs is None else rungs
+    sources = [await simlive.sources.prepare(SOURCE_KEY, SOURCE_NAME, loop_seconds, r) for r in ladder]
     async with app.state.db.sessionmaker() as session:
         row = await session.get(Channel, channel.id)
         assert row is not None
@@ -55,16 +65,25 @@ async def write_encoded_run(
         started_at=started,
         loop_seconds=loop_seconds,
         loop_offset=0.0,
-        source=Path(source).name,
+        source=Path(sources[0]).name,
+        # A single rung is written as a run from before the ladder (no `rungs` in run.json).
+        rungs=layout.run_rungs([(r.name, r.width, r.height, r.bitrate) for r in ladder])
+        if len(ladder) > 1
+        else (),
     )
     root = Path(settings.hls_segment_dir)
     # Encoded out of the archive's sight (not a channel key: the index's poller skips it) and moved
     # in when complete, so the poller never indexes a segment that is trimmed away below.
     staging = root / ".staging"
     rdir = layout.write_run_info(staging, info)
-    playlist = rdir / "playout.ffconcat"
-    playlist.write_text(playout_list(Path(source), loop_seconds, 0, horizon_seconds=seconds - 1))
-    args = simlive._ffmpeg_args(playlist, rdir, key.key_value.hex(), key.key_id.hex)
+    playlists = []
+    for rendition, source in zip(info.video_renditions, sources, strict=True):
+        playlist = rdir / f"playout-{rendition}.ffconcat"
+        playlist.write_text(playout_list(Path(source), loop_seconds, 0, horizon_seconds=seconds - 1))
+        playlists.append(playlist)
+    args = simlive._ffmpeg_args(
+        playlists, rdir, key.key_value.hex(), key.key_id.hex, renditions=info.video_renditions
+    )
     args = [real_ffmpeg(), *(a for a in args[1:] if a != "-re")]
     proc = await asyncio.create_subprocess_exec(
         *args,
@@ -76,7 +95,7 @@ async def write_encoded_run(
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()[-800:]
     if keep is not None:
-        for rendition in layout.RENDITIONS:
+        for rendition in info.renditions:
             for path in (rdir / rendition).iterdir():
                 name = layout.parse_segment_name(path.name)
                 if name is not None and name.seq >= keep:

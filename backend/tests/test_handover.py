@@ -243,7 +243,8 @@ async def test_restart_in_pre_roll_and_shutdown_during_handover(
     application = create_app(make_settings(database_url, hls))
     async with application.router.lifespan_context(application):
         manager: SimliveManager = application.state.simlive
-        await manager.sources.prepare(SHUTDOWN_KEY, f"Test {SHUTDOWN_KEY}", LOOP)  # the start is then quick
+        for rung in manager.settings.ladder:  # the start is then quick, with every rung
+            await manager.sources.prepare(SHUTDOWN_KEY, f"Test {SHUTDOWN_KEY}", LOOP, rung)
 
         def anchor_of(status: dict[str, Any]) -> float:
             info = layout.read_run_info(layout.run_dir(hls, SHUTDOWN_KEY, status["run_id"]))

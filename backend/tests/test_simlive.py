@@ -363,13 +363,20 @@ async def test_user_source_is_conformed_once_to_the_loop_length(sl_app: FastAPI,
         check=True,
     )
     cache = SourceCache(settings)
+    base, *upper = settings.ladder
     t0 = time.monotonic()
-    out = await cache.prepare("usr1", "User One", 12)
+    out = await cache.prepare("usr1", "User One", 12, base)
     info = await probe(ffmpeg, out)
     assert abs(info.duration - 12) < 0.1 and info.has_audio and info.has_video
     build = time.monotonic() - t0
+    # Every rung is its own cache entry, at the rung's exact size (the 4:3 source pillar-boxed).
+    for rung in upper:
+        path = await cache.prepare("usr1", "User One", 12, rung)
+        assert path != out and rung.name in path.name
+        assert f", {rung.width}x{rung.height}" in await _stream_line(ffmpeg, path)
+    assert f", {base.width}x{base.height}" in await _stream_line(ffmpeg, out)
     mtime = out.stat().st_mtime_ns
-    again = await SourceCache(settings).prepare("usr1", "User One", 12)
+    again = await SourceCache(settings).prepare("usr1", "User One", 12, base)
     assert again == out and again.stat().st_mtime_ns == mtime
     assert build > 0
     # A changed source file is a new cache entry.
@@ -388,5 +395,19 @@ async def test_user_source_is_conformed_once_to_the_loop_length(sl_app: FastAPI,
         ],
         check=True,
     )
-    changed = await SourceCache(settings).prepare("usr1", "User One", 12)
+    changed = await SourceCache(settings).prepare("usr1", "User One", 12, base)
     assert changed != out and changed.is_file()
+
+
+async def _stream_line(ffmpeg: str, path: Path) -> str:
+    """The `Video:` stream line `ffmpeg -i` prints for a file (there is no ffprobe here)."""
+    proc = await asyncio.create_subprocess_exec(
+        ffmpeg,
+        "-hide_banner",
+        "-i",
+        str(path),
+        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    _, err = await proc.communicate()
+    return next((ln for ln in err.decode().splitlines() if "Video:" in ln), "")

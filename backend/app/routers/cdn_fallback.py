@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 
 from app.deps import SettingsDep
 from app.errors import ApiError
+from app.services import archive_layout as layout
 from app.services.thumbnails import thumbs_root
 
 router = APIRouter(tags=["cdn"])
@@ -44,7 +45,7 @@ async def hls_file(
     channel_key: str, run_id: str, rendition: str, name: str, settings: SettingsDep
 ) -> FileResponse:
     m = _FILE_RE.match(name)
-    if not (m and _KEY_RE.match(channel_key) and _RUN_RE.match(run_id) and rendition in ("video", "audio")):
+    if not (m and _KEY_RE.match(channel_key) and _RUN_RE.match(run_id) and layout.is_rendition(rendition)):
         raise ApiError(404, "not_found")
     path = Path(settings.hls_segment_dir) / channel_key / run_id / rendition / name
     if not path.is_file():

@@ -24,7 +24,7 @@ from app.routers._common import (
     ok_body,
     refusal,
 )
-from app.routers.tstv_playback import PLAYLIST_TYPE, PlaybackDep, PlaybackTokenQuery, Rendition
+from app.routers.tstv_playback import NO_RUNG, PLAYLIST_TYPE, PlaybackDep, PlaybackTokenQuery, Rendition
 from app.schemas.recordings import (
     QuotaErrorOut,
     QuotaOut,
@@ -80,6 +80,16 @@ _PLAY_NOT_RECORDED = refusal(
 _PLAYLIST = ok_body(PLAYLIST_TYPE, "An HLS playlist")
 _MANIFEST = _PLAYLIST | errors(
     UNAUTHENTICATED, SUBSCRIPTION, _NOT_ELIGIBLE, _NOT_FOUND, _PLAY_NOT_RECORDED, _PLAY_REFUSED, INVALID
+)
+_MEDIA = _PLAYLIST | errors(
+    UNAUTHENTICATED,
+    SUBSCRIPTION,
+    _NOT_ELIGIBLE,
+    _NOT_FOUND,
+    _PLAY_NOT_RECORDED,
+    NO_RUNG,
+    _PLAY_REFUSED,
+    INVALID,
 )
 
 
@@ -339,7 +349,7 @@ async def recording_manifest(
         return _playlist(pbs.master_playlist(resolved.target, token, now), cacheable=False)
 
 
-@router.get("/{recording_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_MANIFEST)
+@router.get("/{recording_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_MEDIA)
 async def recording_media(
     recording_id: uuid.UUID,
     rendition: Rendition,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from app import clock
@@ -35,8 +35,14 @@ from app.services.schedule_service import on_air
 router = APIRouter(prefix="/tstv", tags=["playback"])
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
-# `images`: the seek-bar thumbnails' image playlist (EXT-X-IMAGE-STREAM-INF in the master).
-Rendition = Literal["video", "audio", "images"]
+# `video` (the ladder's base rung), `video_{rung}` (upper rungs), `audio`: as the master lists them.
+Rendition = Annotated[
+    str,
+    Path(
+        pattern=r"^(video|audio|images|video_[a-z0-9]{1,12})$",
+        description="`video` (the ladder's lowest rung), `video_{rung}`, `audio`, or `images` (thumbnails)",
+    ),
+]
 EntryQuery = Annotated[uuid.UUID, Query(description="The programme (schedule entry) to play")]
 PlaybackTokenQuery = Annotated[
     str | None, Query(max_length=2048, description="Issued by the master playlist")
@@ -61,6 +67,17 @@ _CATCHUP = _PLAYLIST | errors(
 )
 _LIVE = _PLAYLIST | errors(
     UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, INVALID
+)
+# A media playlist of a rung the channel's archive has never held.
+NO_RUNG = refusal(404, "rendition_not_found", why="no such ladder rung in the channel's archive")
+_STARTOVER_MEDIA = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, STARTOVER_REFUSED, _NO_ENTRY, NOT_RECORDED, NO_RUNG, INVALID
+)
+_CATCHUP_MEDIA = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, CATCHUP_REFUSED, _NO_ENTRY, CATCHUP_NOT_RECORDED, NO_RUNG, INVALID
+)
+_LIVE_MEDIA = _PLAYLIST | errors(
+    UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, NO_RUNG, INVALID
 )
 
 
@@ -149,7 +166,7 @@ async def startover_manifest(
 
 
 @router.get(
-    "/startover/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_STARTOVER
+    "/startover/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_STARTOVER_MEDIA
 )
 async def startover_media(
     request: Request,
@@ -178,7 +195,9 @@ async def catchup_manifest(
     return await _master(request, Mode.CATCHUP, channel_id, schedule_entry_id, db, claims, pbs)
 
 
-@router.get("/catchup/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_CATCHUP)
+@router.get(
+    "/catchup/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_CATCHUP_MEDIA
+)
 async def catchup_media(
     request: Request,
     channel_id: uuid.UUID,
@@ -199,7 +218,7 @@ async def live_manifest(
     return await _master(request, Mode.LIVE, channel_id, None, db, claims, pbs)
 
 
-@router.get("/live/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_LIVE)
+@router.get("/live/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_LIVE_MEDIA)
 async def live_media(
     request: Request,
     channel_id: uuid.UUID,

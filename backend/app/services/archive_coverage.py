@@ -26,7 +26,7 @@ from app.config import Settings
 from app.models import Channel
 from app.services import recording_service
 from app.services.archive_index import ArchiveIndex
-from app.services.archive_layout import RENDITIONS, is_channel_key
+from app.services.archive_layout import is_channel_key
 
 MAX_RANGES = 500
 Range = tuple[float, float]
@@ -148,8 +148,9 @@ def held_by_recordings(
     ranges = intersect(held, index.covered_ranges(channel_key))
     total = beyond = 0
     seen: set[str] = set()
+    renditions = index.renditions(channel_key)
     for s, e in ranges:
-        for rendition in RENDITIONS:
+        for rendition in renditions:
             for seg in index.iter_range(channel_key, rendition, s, e):
                 if seg.path in seen:
                     continue

@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from app.services.archive_layout import (
-    INIT_NAMES,
     PLAYLIST_NAME,
     RENDITIONS,
     RUN_ID_RE,
@@ -72,7 +71,9 @@ class Segment:
 
     @property
     def init_path(self) -> str:
-        return f"{self.run.channel_key}/{self.run.run_id}/{self.rendition}/{INIT_NAMES[self.rendition]}"
+        return (
+            f"{self.run.channel_key}/{self.run.run_id}/{self.rendition}/{self.run.init_name(self.rendition)}"
+        )
 
 
 _DAY = 86_400
@@ -365,6 +366,13 @@ class _Channel:
     # (video history, video segment count, covered ranges) when they were last computed
     ranges: tuple[int, int, list[tuple[float, float]]] | None = None
 
+    def track(self, rendition: str) -> _Track:
+        """The track of a rendition, created when its first segments arrive (upper ladder rungs)."""
+        t = self.tracks.get(rendition)
+        if t is None:
+            t = self.tracks[rendition] = _Track()
+        return t
+
 
 # One pass of the C regex engine over a whole directory listing, then C-level conversions, is
 # several times faster than parsing 100,000 names one by one (the index build is dominated by this).
@@ -469,7 +477,7 @@ class ArchiveIndex:
                 idx = self._run_index(ch, channel_key, run_id)
                 if idx is None:
                     continue
-                for rendition in RENDITIONS:
+                for rendition in ch.runs[idx].info.renditions:
                     try:
                         names = os.listdir(cdir / run_id / rendition)
                     except FileNotFoundError:
@@ -504,7 +512,7 @@ class ArchiveIndex:
         if idx is None:
             return
         state = ch.runs[idx]
-        for rendition in RENDITIONS:
+        for rendition in state.info.renditions:
             playlist = cdir / run_id / rendition / PLAYLIST_NAME
             try:
                 mtime = playlist.stat().st_mtime_ns
@@ -545,7 +553,7 @@ class ArchiveIndex:
         if state.ordinal is None:
             state.ordinal = ch.next_ordinal
             ch.next_ordinal += 1
-        ch.tracks[rendition].add_run(info.anchor, info.segment_duration, run_idx, parsed)
+        ch.track(rendition).add_run(info.anchor, info.segment_duration, run_idx, parsed)
         state.last_seq[rendition] = parsed.seqs[-1]
         if rendition == "video":
             if state.video_start is None:
@@ -580,9 +588,15 @@ class ArchiveIndex:
         ch = self._channels.get(channel_key)
         return sum(t.history for t in ch.tracks.values()) if ch else 0
 
+    def renditions(self, channel_key: str) -> list[str]:
+        """Every rendition the channel's index holds segments of (ladder rungs and audio)."""
+        ch = self._channels.get(channel_key)
+        return [r for r, t in ch.tracks.items() if len(t)] if ch else []
+
     def segment_count(self, channel_key: str, rendition: str = "video") -> int:
         ch = self._channels.get(channel_key)
-        return len(ch.tracks[rendition]) if ch else 0
+        t = ch.tracks.get(rendition) if ch else None
+        return len(t) if t is not None else 0
 
     def holds(self, channel_key: str, start: datetime, end: datetime) -> bool:
         """Does the archive hold any video of [start, end)? O(log n)."""
@@ -645,7 +659,7 @@ class ArchiveIndex:
         if ch is None:
             return
         with self._lock:
-            t = ch.tracks[rendition]
+            t = ch.tracks.get(rendition) or _Track()
             # A segment is at most a few durations long: start the walk a little before `start`.
             rows = t.rows(t.locate(start - 120.0), t.locate(end)) if len(t) else []
             runs = ch.runs
@@ -662,8 +676,8 @@ class ArchiveIndex:
         if ch is None:
             return None
         with self._lock:  # the poller may be appending in its thread
-            t = ch.tracks[rendition]
-            return t.latest_end() if len(t) else None
+            t = ch.tracks.get(rendition)
+            return t.latest_end() if t is not None and len(t) else None
 
 
 def _pieces(t: _Track) -> Iterator[tuple[float, float]]:

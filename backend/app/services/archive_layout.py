@@ -6,8 +6,16 @@ encoders (writers), retention (deleter) and the segment index / playlists (reade
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/video/{YYYYmmddTHHMMSS}_{seq:06d}_{duration_us}.m4s
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/audio/init_1.mp4
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/audio/...m4s
+    {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/video_{rung}/init_{2+i}.mp4  upper ladder rungs (i = 0..)
+    {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/video_{rung}/...m4s
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/{rendition}/index.m3u8   FFmpeg's own short live list
     {HLS_SEGMENT_DIR}/_thumbs/{tag}/{k:06d}.jpg               thumbnail sheets of a source (thumbnails)
+
+Video renditions: `video` holds the base (lowest) rung of the bitrate ladder, `video_{name}` each
+upper rung; `run.json` lists them (`rungs`). A run written before the ladder has no `rungs` and one
+video rendition, `video`: it reads as a run with a single rung. Every video rendition of a run has
+the same segment boundaries and numbers (the rungs' sources have aligned key frames and FFmpeg
+stream-copies them side by side).
 
 A run is one FFmpeg process: one key, one pair of init segments, one continuous timeline. A new run
 (restart, crash, key rotation) means a discontinuity. The segment name's wall-clock part has 1-second
@@ -23,6 +31,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 RENDITIONS = ("video", "audio")
 INIT_NAMES = {"video": "init_0.mp4", "audio": "init_1.mp4"}
@@ -34,6 +43,42 @@ FFMPEG_SEGMENT_PATTERN = "%Y%m%dT%H%M%S_%%06d_%%t.m4s"
 CHANNEL_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 RUN_ID_RE = re.compile(r"^r\d{13}$")
 SEGMENT_RE = re.compile(r"^(\d{8}T\d{6})_(\d{6,})_(\d+)\.m4s$")
+# `video` (base rung, and the only video of a run before the ladder), `video_{rung}`, `audio`.
+RENDITION_RE = re.compile(r"^(?:video|audio|video_[a-z0-9]{1,12})$")
+BASE_VIDEO = "video"
+AUDIO = "audio"
+
+
+def is_rendition(value: str) -> bool:
+    return bool(RENDITION_RE.match(value))
+
+
+@dataclass(frozen=True)
+class RunRung:
+    """One video rendition of a run: its folder, init segment, and the ladder rung it was made for."""
+
+    rendition: str
+    init: str
+    name: str
+    width: int
+    height: int
+    bitrate: int  # the rung's cap; the playlists measure what was written
+
+
+LEGACY_RUNGS = (RunRung(BASE_VIDEO, INIT_NAMES[BASE_VIDEO], "video", 0, 0, 0),)
+
+
+def run_rungs(rungs: list[tuple[str, int, int, int]]) -> tuple[RunRung, ...]:
+    """The video renditions of a run encoding these (name, width, height, bitrate) rungs, lowest
+    first: the base goes to `video` (init_0), audio is the second stream (init_1), then the upper
+    rungs (init_2, init_3, ...), the order `-var_stream_map` numbers FFmpeg's init segments in."""
+    out = []
+    for i, (name, w, h, rate) in enumerate(rungs):
+        if i == 0:
+            out.append(RunRung(BASE_VIDEO, INIT_NAMES[BASE_VIDEO], name, w, h, rate))
+        else:
+            out.append(RunRung(f"{BASE_VIDEO}_{name}", f"init_{i + 1}.mp4", name, w, h, rate))
+    return tuple(out)
 
 
 def is_channel_key(value: str) -> bool:
@@ -58,15 +103,42 @@ class RunInfo:
     # The conformed source file it plays (content-addressed name in the source cache): what the
     # thumbnails are made of. None for runs written before runs recorded it.
     source: str | None = None
+    # Its video renditions, lowest rung first; () for a run written before the ladder (`video` only).
+    rungs: tuple[RunRung, ...] = ()
+
+    @property
+    def video_rungs(self) -> tuple[RunRung, ...]:
+        return self.rungs or LEGACY_RUNGS
+
+    @property
+    def video_renditions(self) -> tuple[str, ...]:
+        return tuple(r.rendition for r in self.video_rungs)
+
+    @property
+    def renditions(self) -> tuple[str, ...]:
+        """Every folder the run writes: its video renditions and audio."""
+        return (*self.video_renditions, AUDIO)
+
+    def init_name(self, rendition: str) -> str:
+        for r in self.video_rungs:
+            if r.rendition == rendition:
+                return r.init
+        return INIT_NAMES.get(rendition, INIT_NAMES[BASE_VIDEO])
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data: dict[str, Any] = asdict(self)
+        if not self.rungs:
+            del data["rungs"]  # a single-rendition run reads exactly like one from before the ladder
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> RunInfo:
         data = json.loads(text)
-        optional = {"source"}
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data or k not in optional})
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k not in ("rungs", "source")}
+        rungs = tuple(
+            RunRung(**{k: r[k] for k in RunRung.__dataclass_fields__}) for r in data.get("rungs") or ()
+        )
+        return cls(**fields, rungs=rungs, source=data.get("source"))
 
 
 @dataclass(frozen=True)
@@ -102,7 +174,7 @@ def run_dir(root: Path, channel_key: str, run_id: str) -> Path:
 def write_run_info(root: Path, info: RunInfo) -> Path:
     """Create the run directory and its metadata atomically (readers never see half a file)."""
     d = run_dir(root, info.channel_key, info.run_id)
-    for r in RENDITIONS:
+    for r in info.renditions:
         (d / r).mkdir(parents=True, exist_ok=True)
     tmp = d / (RUN_FILE + ".tmp")
     tmp.write_text(info.to_json())

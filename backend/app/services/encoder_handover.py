@@ -56,9 +56,9 @@ def last_listed_seq(rendition_dir: Path) -> int:
     return best
 
 
-def boundary_written(run_dir: Path, seq: int) -> bool:
-    """Both renditions of the run hold segment `seq` (or later)."""
-    return all(last_listed_seq(run_dir / r) >= seq for r in layout.RENDITIONS)
+def boundary_written(run_dir: Path, seq: int, renditions: tuple[str, ...] = layout.RENDITIONS) -> bool:
+    """Every rendition of the run (each ladder rung and audio) holds segment `seq` (or later)."""
+    return all(last_listed_seq(run_dir / r) >= seq for r in renditions)
 
 
 async def wait_for_handover_point(
@@ -87,7 +87,7 @@ async def wait_for_handover_point(
         written = False
         while True:
             now = clock()
-            written = written or boundary_written(run_dir, target)
+            written = written or boundary_written(run_dir, target, run.renditions)
             if (written and now >= not_before) or now >= give_up_at:
                 return "boundary" if written else "late"
             pause = POLL_S if not written else not_before - now

@@ -8,7 +8,7 @@ change of run is an EXT-X-DISCONTINUITY with a fresh EXT-X-MAP, EXT-X-KEY and PR
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -17,7 +17,7 @@ from app.services.archive_index import ArchiveIndex, Segment
 from app.services.media_info import MediaInfo
 
 # Overlap tolerated between runs before a segment counts as covering already-covered time.
-_OVERLAP_TOLERANCE_S = 0.25
+OVERLAP_TOLERANCE_S = 0.25
 AUDIO_GROUP = "aud"
 _MIN_START_OFFSET_S = 0.001
 
@@ -55,20 +55,20 @@ def select_segments(
     """
     out: list[Segment] = []
     for seg in index.iter_range(channel_key, rendition, start, end):
-        if (seg.start < start and seg.end - start < _OVERLAP_TOLERANCE_S) or (
-            seg.end > end and end - seg.start < _OVERLAP_TOLERANCE_S
+        if (seg.start < start and seg.end - start < OVERLAP_TOLERANCE_S) or (
+            seg.end > end and end - seg.start < OVERLAP_TOLERANCE_S
         ):
             continue
-        if out and seg.start < out[-1].end - _OVERLAP_TOLERANCE_S:
+        if out and seg.start < out[-1].end - OVERLAP_TOLERANCE_S:
             if seg.run.run_id == out[-1].run.run_id:
                 continue  # cannot happen within one run; be safe
             while (
                 out
                 and out[-1].run.run_id != seg.run.run_id
-                and out[-1].start >= seg.start - _OVERLAP_TOLERANCE_S
+                and out[-1].start >= seg.start - OVERLAP_TOLERANCE_S
             ):
                 out.pop()
-            if out and seg.start < out[-1].end - _OVERLAP_TOLERANCE_S:
+            if out and seg.start < out[-1].end - OVERLAP_TOLERANCE_S:
                 continue  # overlaps a full segment of the old run: keep the old one
         out.append(seg)
     return out
@@ -118,7 +118,7 @@ def render_media_playlist(
                 )
             lines.append(f'#EXT-X-MAP:URI="{base}/{seg.init_path}"')
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
-        elif abs(seg.start - previous.end) > _OVERLAP_TOLERANCE_S:
+        elif abs(seg.start - previous.end) > OVERLAP_TOLERANCE_S:
             # A gap inside a run (a file lost): re-anchor the clock rather than drift.
             lines.append("#EXT-X-DISCONTINUITY")
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
@@ -142,32 +142,32 @@ class ImageStream:
 
 
 def render_master_playlist(
-    info: MediaInfo, video_uri: str, audio_uri: str, image: ImageStream | None = None
+    variants: Sequence[tuple[MediaInfo, str]], audio_uri: str, image: ImageStream | None = None
 ) -> str:
-    """Multivariant playlist: one video variant with its audio group (MEDIA-NOTES 6), and the
-    thumbnails' image playlist when there is one."""
-    images = (
-        [
+    """Multivariant playlist: one variant per ladder rung (its info and media playlist URI), sorted
+    by bandwidth ascending, sharing one audio group (MEDIA-NOTES 6), and the thumbnails' image
+    playlist when there is one."""
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+        f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Main",LANGUAGE="en",'
+        f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="{audio_uri}"',
+    ]
+    for info, uri in sorted(variants, key=lambda v: (v[0].bandwidth, v[0].width * v[0].height)):
+        lines += [
+            f"#EXT-X-STREAM-INF:BANDWIDTH={info.bandwidth},AVERAGE-BANDWIDTH={info.average_bandwidth},"
+            f'CODECS="{info.video_codec},{info.audio_codec}",RESOLUTION={info.width}x{info.height},'
+            f'FRAME-RATE={info.frame_rate:.3f},AUDIO="{AUDIO_GROUP}"',
+            uri,
+        ]
+    if image is not None:
+        lines.append(
             f"#EXT-X-IMAGE-STREAM-INF:BANDWIDTH={image.bandwidth},RESOLUTION={image.resolution},"
             f'CODECS="{image.codecs}",URI="{image.uri}"'
-        ]
-        if image is not None
-        else []
-    )
-    return "\n".join(
-        [
-            "#EXTM3U",
-            "#EXT-X-VERSION:7",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Main",LANGUAGE="en",'
-            f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="{audio_uri}"',
-            f'#EXT-X-STREAM-INF:BANDWIDTH={info.bandwidth},CODECS="{info.video_codec},{info.audio_codec}",'
-            f'RESOLUTION={info.width}x{info.height},AUDIO="{AUDIO_GROUP}"',
-            video_uri,
-            *images,
-            "",
-        ]
-    )
+        )
+    lines.append("")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def render_image_playlist(
     anchored = False  # whether the next entry follows the previous one listed
     for seg in segments:
         if previous is not None and (
-            seg.run.run_id != previous.run.run_id or abs(seg.start - previous.end) > _OVERLAP_TOLERANCE_S
+            seg.run.run_id != previous.run.run_id or abs(seg.start - previous.end) > OVERLAP_TOLERANCE_S
         ):
             if anchored:
                 lines.append("#EXT-X-DISCONTINUITY")
@@ -235,7 +235,7 @@ def render_image_playlist(
     return "\n".join(lines)
 
 
-def sample_durations(segments: Iterable[Segment], n: int = 3) -> tuple[tuple[str, float], ...]:
+def sample_durations(segments: Iterable[Segment], n: int = 10) -> tuple[tuple[str, float], ...]:
     out = []
     for seg in segments:
         out.append((seg.name, seg.duration))

@@ -1,19 +1,22 @@
-"""Codec strings, resolution and bandwidth for the multivariant playlist, read from the archive.
+"""Codec strings, resolution, frame rate and bandwidth for the multivariant playlist, read from the
+archive (what was written, not what the ladder asked for).
 
-Shaka needs CODECS, RESOLUTION and BANDWIDTH (MEDIA-NOTES 6). They are read once per encoder run
-from its init segments (the `avcC` box and `tkhd` of the video track) and a few segment sizes.
+Shaka needs CODECS, RESOLUTION and BANDWIDTH (MEDIA-NOTES 6). They are read once per encoder run and
+video rendition (ladder rung) from its init segment (the `avcC` box and `tkhd` of the video track),
+a few segments' sizes (peak and average bitrate) and their `trun` sample counts (frame rate).
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"moof", b"traf"}
 _VISUAL_SAMPLE_ENTRY_FIELDS = 78  # bytes between a visual sample entry's header and its child boxes
+_HEAD_BYTES = 256 * 1024  # a segment's `moof` comes first and is a few kB
 
 
 @dataclass(frozen=True)
@@ -22,10 +25,13 @@ class MediaInfo:
     audio_codec: str
     width: int
     height: int
-    bandwidth: int  # bits per second, video + audio, peak of the sampled segments
+    bandwidth: int  # bits per second, video + audio, peak of the sampled segments (+10 %)
+    average_bandwidth: int = 0  # bits per second, video + audio, mean of the sampled segments
+    frame_rate: float = 25.0
+    rendition: str = "video"
 
 
-DEFAULT_MEDIA_INFO = MediaInfo("avc1.64001e", "mp4a.40.2", 640, 360, 1_500_000)
+DEFAULT_MEDIA_INFO = MediaInfo("avc1.64001e", "mp4a.40.2", 640, 360, 1_500_000, 1_000_000)
 
 
 def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
@@ -81,26 +87,68 @@ def read_video_init(path: Path) -> tuple[str, int, int] | None:
     return codec, width >> 16, height >> 16
 
 
-def _peak_bitrate(folder: Path, durations: dict[str, float]) -> int:
+def segment_sample_count(path: Path) -> int | None:
+    """Samples (frames) in a media segment, from its `trun` (the `moof` is in the clear under CENC)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(_HEAD_BYTES)
+    except OSError:
+        return None
+    moof = _find(data, 0, len(data), b"moof")
+    if moof is None:
+        return None
+    trun = _find(data, moof[0], moof[1], b"trun")
+    if trun is None or trun[1] - trun[0] < 8:
+        return None
+    count: int = struct.unpack_from(">I", data, trun[0] + 4)[0]
+    return count
+
+
+def _bitrates(folder: Path, durations: dict[str, float]) -> list[float]:
     rates = []
     for name, dur in durations.items():
         try:
             rates.append(os.stat(folder / name).st_size * 8 / max(dur, 0.1))
         except OSError:
             continue
-    return int(max(rates)) if rates else 0
+    return rates
 
 
-@lru_cache(maxsize=256)
+def _frame_rate(folder: Path, durations: dict[str, float]) -> float | None:
+    frames = seconds = 0.0
+    for name, dur in durations.items():
+        n = segment_sample_count(folder / name)
+        if n:
+            frames, seconds = frames + n, seconds + dur
+    return round(frames / seconds, 3) if seconds > 0 else None
+
+
+@lru_cache(maxsize=512)
 def media_info_for_run(
-    run_path: Path, video_samples: tuple[tuple[str, float], ...], audio_samples: tuple[tuple[str, float], ...]
+    run_path: Path,
+    video_samples: tuple[tuple[str, float], ...],
+    audio_samples: tuple[tuple[str, float], ...],
+    rendition: str = "video",
+    init_name: str = "init_0.mp4",
 ) -> MediaInfo:
-    """Media info of one run; cached because a run's init segment never changes."""
-    video = read_video_init(run_path / "video" / "init_0.mp4")
+    """Media info of one run's video rendition (+ its audio); cached: an init segment never changes."""
+    folder = run_path / rendition
+    video = read_video_init(folder / init_name)
     if video is None:
-        return DEFAULT_MEDIA_INFO
+        return replace(DEFAULT_MEDIA_INFO, rendition=rendition)
     codec, width, height = video
-    bandwidth = _peak_bitrate(run_path / "video", dict(video_samples)) + _peak_bitrate(
-        run_path / "audio", dict(audio_samples)
+    v_rates = _bitrates(folder, dict(video_samples))
+    a_rates = _bitrates(run_path / "audio", dict(audio_samples))
+    peak = (max(v_rates) if v_rates else 0) + (max(a_rates) if a_rates else 0)
+    mean = (sum(v_rates) / len(v_rates) if v_rates else 0) + (sum(a_rates) / len(a_rates) if a_rates else 0)
+    fps = _frame_rate(folder, dict(video_samples)) or DEFAULT_MEDIA_INFO.frame_rate
+    return MediaInfo(
+        codec,
+        "mp4a.40.2",
+        width,
+        height,
+        int(peak * 1.1) or DEFAULT_MEDIA_INFO.bandwidth,
+        int(mean) or DEFAULT_MEDIA_INFO.average_bandwidth,
+        fps,
+        rendition,
     )
-    return MediaInfo(codec, "mp4a.40.2", width, height, int(bandwidth * 1.1) or DEFAULT_MEDIA_INFO.bandwidth)

@@ -1,8 +1,14 @@
-"""SimLive sources: generate or conform a channel's loop once, cache it by content, reuse it.
+"""SimLive sources: generate or conform a channel's loop once per ladder rung, cache it by content,
+reuse it.
 
 A conformed source is H.264 (no B-frames, a key frame every second at 25 fps, so the GOP divides any
 integer segment duration) + AAC 48 kHz, exactly `loop_seconds` long (audio a hair shorter, so a loop
 wrap never overlaps). Real-time playout is then a cheap stream copy (MEDIA-NOTES 5).
+
+There is one file per rung of the bitrate ladder (`ABR_LADDER`), at the rung's size, its bitrate as
+the cap (`-maxrate`, capped CRF: a test pattern needs far less). Every rung has the same frame count,
+frame rate and fixed GOP, so their key frames (and thus segment boundaries) are at the same instants;
+each also carries the same audio, so any rung can play alone. The cache key includes the rung.
 
 Generated sources carry, besides the channel name and the programme clock (mm:ss, when a font is
 available), a machine-readable marker: the frame number inside the loop as 16 white/black boxes along
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
+from app.ladder import Rung
 
 log = logging.getLogger("tstv.sources")
 
@@ -32,8 +39,9 @@ GOP_FRAMES = 25  # one second: divides every integer HLS_SEGMENT_DURATION
 AUDIO_RATE = 48000
 AAC_FRAME = 1024
 GEN_WIDTH, GEN_HEIGHT = 640, 360
-GENERATOR_VERSION = "gen-v1"
-CONFORM_VERSION = "conform-v1"
+GENERATOR_VERSION = "gen-v2"  # v2: one file per ladder rung
+CONFORM_VERSION = "conform-v2"
+CRF = 28
 
 MARKER_BITS = 16
 MARKER_X0 = 10
@@ -143,14 +151,18 @@ def decode_marker(frame: bytes, width: int = GEN_WIDTH) -> int:
     return value
 
 
-def _x264_args() -> list[str]:
+def _x264_args(rung: Rung) -> list[str]:
     return [
         "-c:v",
         "libx264",
         "-preset",
         "veryfast",
         "-crf",
-        "28",
+        str(CRF),
+        "-maxrate",
+        str(rung.bitrate),
+        "-bufsize",
+        str(2 * rung.bitrate),
         "-bf",
         "0",
         "-g",
@@ -166,7 +178,10 @@ def _x264_args() -> list[str]:
     ]
 
 
-def generate_args(ffmpeg: str, name: str, loop_seconds: int, text_file: Path | None, out: Path) -> list[str]:
+def generate_args(
+    ffmpeg: str, name: str, loop_seconds: int, text_file: Path | None, out: Path, rung: Rung
+) -> list[str]:
+    """The test pattern is drawn at 640x360 (the marker's pixel positions) and scaled to the rung."""
     vf = [f"drawbox=x=0:y={GEN_HEIGHT - 60}:w=iw*t/{loop_seconds}:h=12:color=yellow:t=fill", marker_filters()]
     font = find_font()
     if font is not None and text_file is not None:
@@ -174,6 +189,8 @@ def generate_args(ffmpeg: str, name: str, loop_seconds: int, text_file: Path | N
             f"drawtext=fontfile='{_escape_filter_value(font)}':textfile='{_escape_filter_value(str(text_file))}'"
             ":fontsize=40:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=8:x=24:y=40"
         )
+    if (rung.width, rung.height) != (GEN_WIDTH, GEN_HEIGHT):
+        vf.append(f"scale={rung.width}:{rung.height},setsar=1")
     return [
         ffmpeg,
         "-hide_banner",
@@ -193,7 +210,7 @@ def generate_args(ffmpeg: str, name: str, loop_seconds: int, text_file: Path | N
         ",".join(vf),
         "-af",
         f"atrim=end_sample={audio_samples(loop_seconds)}",
-        *_x264_args(),
+        *_x264_args(rung),
         "-c:a",
         "aac",
         "-b:a",
@@ -212,16 +229,21 @@ def generate_args(ffmpeg: str, name: str, loop_seconds: int, text_file: Path | N
     ]
 
 
-def conform_args(ffmpeg: str, src: Path, info: MediaInfo, loop_seconds: int, out: Path) -> list[str]:
-    """Transcode once: loop the input if it is shorter than the programme, cut it if longer."""
+def conform_args(
+    ffmpeg: str, src: Path, info: MediaInfo, loop_seconds: int, out: Path, rung: Rung
+) -> list[str]:
+    """Transcode once per rung: loop the input if it is shorter than the programme, cut it if longer;
+    fit it into the rung's size (letter- or pillar-boxed), so every rung has its exact resolution."""
     args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y"]
     args += ["-stream_loop", "-1", "-i", str(src)]
     if not info.has_audio:
         args += ["-f", "lavfi", "-i", f"anullsrc=r={AUDIO_RATE}:cl=stereo"]
     args += ["-map", "0:v:0", "-map", "0:a:0" if info.has_audio else "1:a:0"]
-    args += ["-vf", f"fps={FPS},scale=-2:'min(720\\,ih)'", "-frames:v", str(loop_seconds * FPS)]
+    w, h = rung.width, rung.height
+    fit = f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
+    args += ["-vf", f"fps={FPS},{fit}", "-frames:v", str(loop_seconds * FPS)]
     args += ["-af", f"aresample={AUDIO_RATE},atrim=end_sample={audio_samples(loop_seconds)}"]
-    args += _x264_args()
+    args += _x264_args(rung)
     args += ["-c:a", "aac", "-b:a", "96k", "-ac", "2", "-movflags", "+faststart"]
     args += ["-progress", "pipe:1", "-f", "mp4", str(out)]
     return args
@@ -244,6 +266,7 @@ class SourceCache:
         self.dir = cache_dir(settings)
         self._sem = asyncio.Semaphore(concurrency)
         self._inflight: dict[Path, asyncio.Task[Path]] = {}
+        self.build_seconds: dict[str, float] = {}  # target file name -> seconds its build took
         self._digests: dict[tuple[str, int, int], str] = {}
 
     def user_source(self, channel_key: str) -> Path | None:
@@ -257,26 +280,42 @@ class SourceCache:
             self._digests[memo_key] = await asyncio.to_thread(_file_digest, path)
         return self._digests[memo_key]
 
-    async def target_for(self, channel_key: str, name: str, loop_seconds: int) -> tuple[Path, Path | None]:
-        """Cache path of the conformed source and the user file it comes from (None = generated)."""
+    async def target_for(
+        self, channel_key: str, name: str, loop_seconds: int, rung: Rung
+    ) -> tuple[Path, Path | None]:
+        """Cache path of the rung's conformed source and the user file it comes from (None = generated).
+        The key is the content (the user file's digest, or what the generator draws) and the rung."""
         src = self.user_source(channel_key)
+        enc = f"{FPS}:{GOP_FRAMES}:{CRF}:{rung.width}x{rung.height}:{rung.bitrate}"
         if src is not None:
             digest = await self._digest(src)
-            tag = hashlib.sha256(f"{CONFORM_VERSION}:{digest}:{loop_seconds}:{FPS}:{GOP_FRAMES}".encode())
-            return self.dir / f"{channel_key}-conformed-{tag.hexdigest()[:20]}.mp4", src
+            tag = hashlib.sha256(f"{CONFORM_VERSION}:{digest}:{loop_seconds}:{enc}".encode())
+            return self.dir / f"{channel_key}-conformed-{rung.name}-{tag.hexdigest()[:20]}.mp4", src
         font = find_font() or "-"
-        tag = hashlib.sha256(f"{GENERATOR_VERSION}:{name}:{loop_seconds}:{FPS}:{GOP_FRAMES}:{font}".encode())
-        return self.dir / f"{channel_key}-generated-{tag.hexdigest()[:20]}.mp4", None
+        tag = hashlib.sha256(f"{GENERATOR_VERSION}:{name}:{loop_seconds}:{enc}:{font}".encode())
+        return self.dir / f"{channel_key}-generated-{rung.name}-{tag.hexdigest()[:20]}.mp4", None
+
+    async def ready(self, channel_key: str, name: str, loop_seconds: int, rung: Rung) -> Path | None:
+        """The rung's source if it is already prepared (never starts a build)."""
+        target, _ = await self.target_for(channel_key, name, loop_seconds, rung)
+        return target if target.is_file() else None
 
     async def prepare(
-        self, channel_key: str, name: str, loop_seconds: int, progress: ProgressFn | None = None
+        self,
+        channel_key: str,
+        name: str,
+        loop_seconds: int,
+        rung: Rung,
+        progress: ProgressFn | None = None,
     ) -> Path:
-        target, src = await self.target_for(channel_key, name, loop_seconds)
+        target, src = await self.target_for(channel_key, name, loop_seconds, rung)
         if target.is_file():
             return target
         task = self._inflight.get(target)
         if task is None or task.done():
-            task = asyncio.create_task(self._build(target, src, channel_key, name, loop_seconds, progress))
+            task = asyncio.create_task(
+                self._build(target, src, channel_key, name, loop_seconds, rung, progress)
+            )
             self._inflight[target] = task
         # shield: a caller giving up (encoder stopped) does not abort a build others may wait for.
         return await asyncio.shield(task)
@@ -288,6 +327,7 @@ class SourceCache:
         channel_key: str,
         name: str,
         loop_seconds: int,
+        rung: Rung,
         progress: ProgressFn | None,
     ) -> Path:
         ffmpeg = ffmpeg_exe(self.settings)
@@ -299,27 +339,32 @@ class SourceCache:
                 return target
             t0 = time.monotonic()
             if src is None:
-                text_file = self.dir / f"{channel_key}.clock.txt"
+                text_file = self.dir / f"{channel_key}.{rung.name}.clock.txt"
                 text_file.write_text(f"{name}  %{{eif:floor(t/60):d:2}}:%{{eif:mod(floor(t),60):d:2}}")
-                args = generate_args(ffmpeg, name, loop_seconds, text_file, tmp)
+                args = generate_args(ffmpeg, name, loop_seconds, text_file, tmp, rung)
                 what = "generating"
             else:
                 info = await probe(ffmpeg, src)
                 if not info.has_video:
                     raise SourceError(f"{src.name} has no video stream")
-                args = conform_args(ffmpeg, src, info, loop_seconds, tmp)
+                args = conform_args(ffmpeg, src, info, loop_seconds, tmp, rung)
                 what = "conforming"
             log.info(
                 "source: %s",
                 what,
-                extra={"channel": channel_key, "loop_seconds": loop_seconds, "to": target.name},
+                extra={
+                    "channel": channel_key,
+                    "rung": rung.name,
+                    "loop_seconds": loop_seconds,
+                    "to": target.name,
+                },
             )
             with logfile.open("ab") as err:
                 proc = await asyncio.create_subprocess_exec(
                     *args, stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL
                 )
                 try:
-                    await self._follow_progress(proc, channel_key, loop_seconds, progress)
+                    await self._follow_progress(proc, channel_key, rung.name, loop_seconds, progress)
                     rc = await proc.wait()
                 finally:
                     if proc.returncode is None:
@@ -332,10 +377,12 @@ class SourceCache:
             os.replace(tmp, target)
             if progress:
                 progress(1.0)
+            self.build_seconds[target.name] = time.monotonic() - t0
             log.info(
                 "source: ready",
                 extra={
                     "channel": channel_key,
+                    "rung": rung.name,
                     "seconds": round(time.monotonic() - t0, 1),
                     "file": target.name,
                 },
@@ -344,7 +391,11 @@ class SourceCache:
 
     @staticmethod
     async def _follow_progress(
-        proc: asyncio.subprocess.Process, channel_key: str, loop_seconds: int, progress: ProgressFn | None
+        proc: asyncio.subprocess.Process,
+        channel_key: str,
+        rung: str,
+        loop_seconds: int,
+        progress: ProgressFn | None,
     ) -> None:
         """Drain `-progress pipe:1` (never leave a pipe unread) and log a line every few seconds."""
         assert proc.stdout is not None
@@ -363,7 +414,10 @@ class SourceCache:
                 progress(frac)
             if time.monotonic() - last_log >= 5:
                 last_log = time.monotonic()
-                log.info("source: progress", extra={"channel": channel_key, "percent": round(frac * 100)})
+                log.info(
+                    "source: progress",
+                    extra={"channel": channel_key, "rung": rung, "percent": round(frac * 100)},
+                )
 
 
 def tail(path: Path, max_bytes: int = 1500) -> str:

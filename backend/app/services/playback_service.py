@@ -27,10 +27,11 @@ from app.db import Database
 from app.errors import ApiError
 from app.services import rights
 from app.services.archive_index import ArchiveIndex, Segment
-from app.services.archive_layout import RENDITIONS
+from app.services.archive_layout import AUDIO, BASE_VIDEO, RunInfo
 from app.services.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
 from app.services.catalogue_feed import CatalogueFeed
 from app.services.manifest_generator import (
+    OVERLAP_TOLERANCE_S,
     ImageSegment,
     ImageStream,
     MediaPlaylistSpec,
@@ -117,7 +118,7 @@ class PlaybackService:
         self.rights = RightsCache(feed or CatalogueFeed())
         self.thumbnails = thumbnails or ThumbnailStore(settings)
         self._cache: OrderedDict[tuple[object, ...], str] = OrderedDict()
-        self._info_cache: dict[tuple[object, ...], MediaInfo] = {}
+        self._info_cache: dict[tuple[object, ...], tuple[MediaInfo, ...]] = {}
         self._sheets_cache: dict[tuple[object, ...], frozenset[SheetSet | None]] = {}
 
     # ---- resolving and authorising -------------------------------------------------------------
@@ -265,6 +266,10 @@ class PlaybackService:
     def media_playlist(
         self, target: Target, rendition: str, now: datetime, viewer_host: str | None = None
     ) -> str:
+        if rendition not in (BASE_VIDEO, AUDIO) and rendition not in self.index.renditions(
+            target.channel_key
+        ):
+            raise ApiError(404, "rendition_not_found")
         spec = self._spec(target, rendition, now)
         cdn_base = self.cdn_base(viewer_host)
         key = spec.channel_key
@@ -301,9 +306,8 @@ class PlaybackService:
             params["schedule_entry_id"] = str(target.entry_id)
         query = urlencode(params)
         return render_master_playlist(
-            self._media_info(target, now),
-            f"manifest/{RENDITIONS[0]}.m3u8?{query}",
-            f"manifest/{RENDITIONS[1]}.m3u8?{query}",
+            [(info, f"manifest/{info.rendition}.m3u8?{query}") for info in self._media_info(target, now)],
+            f"manifest/{AUDIO}.m3u8?{query}",
             self._image_stream(target, now, f"manifest/{IMAGES}.m3u8?{query}"),
         )
 
@@ -312,13 +316,13 @@ class PlaybackService:
     def _image_stream(self, target: Target, now: datetime, uri: str) -> ImageStream | None:
         """The image playlist to announce: only when every run in range has its sheets (missing
         ones are asked for, so a later master has them)."""
-        spec = self._spec(target, "video", now)
+        spec = self._spec(target, BASE_VIDEO, now)
         if not spec.closed:
             spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
         cache_key = (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
         sets = self._sheets_cache.get(cache_key)
         if sets is None:
-            segments = select_segments(self.index, spec.channel_key, "video", spec.start, spec.end)
+            segments = select_segments(self.index, spec.channel_key, BASE_VIDEO, spec.start, spec.end)
             sets = self._sheets_cache[cache_key] = frozenset(sheet_set_of(s) for s in segments)
             if len(self._sheets_cache) > _CACHE_SIZE:
                 del self._sheets_cache[next(iter(self._sheets_cache))]
@@ -341,12 +345,12 @@ class PlaybackService:
 
     def image_playlist(self, target: Target, now: datetime, viewer_host: str | None = None) -> str:
         """The thumbnails' image playlist: the video playlist's segments, one sheet each."""
-        spec = self._spec(target, "video", now)
+        spec = self._spec(target, BASE_VIDEO, now)
         cdn_base = self.cdn_base(viewer_host).rstrip("/")
         key = spec.channel_key
         if not spec.closed:
             spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
-        segments = select_segments(self.index, key, "video", spec.start, spec.end)
+        segments = select_segments(self.index, key, BASE_VIDEO, spec.start, spec.end)
         sets = {sheet_set_of(s) for s in segments}
         ready = frozenset(s.tag for s in sets if s is not None and self.thumbnails.ready(s))
         for sheets in sets:
@@ -377,10 +381,11 @@ class PlaybackService:
             self._cache.popitem(last=False)
         return text
 
-    def _media_info(self, target: Target, now: datetime) -> MediaInfo:
-        """Codecs, resolution and bandwidth from the newest run in range (a few segments sampled),
+    def _media_info(self, target: Target, now: datetime) -> tuple[MediaInfo, ...]:
+        """The variants of the range (one per ladder rung every run in it has), each with codecs,
+        resolution, frame rate and bandwidth from the newest run in range (a few segments sampled),
         kept while the channel's index does not change (open ranges at a 1-second resolution)."""
-        spec = self._spec(target, "video", now)
+        spec = self._spec(target, BASE_VIDEO, now)
         if not spec.closed:
             spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
         cache_key = (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
@@ -391,17 +396,43 @@ class PlaybackService:
                 del self._info_cache[next(iter(self._info_cache))]  # the oldest
         return info
 
-    def _read_media_info(self, spec: MediaPlaylistSpec) -> MediaInfo:
-        tail = spec.end - 3 * self.settings.hls_segment_duration
-        video = list(self.index.iter_range(spec.channel_key, "video", max(spec.start, tail), spec.end))
-        if not video:
-            return DEFAULT_MEDIA_INFO
-        run = video[-1].run
-        audio = self.index.iter_range(spec.channel_key, "audio", video[0].start, video[-1].end)
-        return media_info_for_run(
-            self.settings.hls_segment_dir / run.channel_key / run.run_id,
-            sample_durations(s for s in video if s.run == run),
-            sample_durations(s for s in audio if s.run == run),
+    def runs_in_range(self, channel_key: str, start: float, end: float) -> list[RunInfo]:
+        """The runs whose video plays in [start, end) (more than the overlap tolerance of it), in
+        timeline order: O(runs), from the index's run spans."""
+        return [
+            span.run
+            for span in self.index.run_spans(channel_key)
+            if min(end, span.end) - max(start, span.start) > OVERLAP_TOLERANCE_S
+        ]
+
+    def _read_media_info(self, spec: MediaPlaylistSpec) -> tuple[MediaInfo, ...]:
+        """A run without a rung (written before the ladder, or before an upper rung was prepared) has
+        no segments of it: a variant listing that rung would have a hole where that run plays. So the
+        master lists only the rungs every run in the range has; the base rung (`video`) is in every
+        run, old or new, so there is always at least one variant."""
+        d = self.settings.hls_segment_duration
+        key = spec.channel_key
+        runs = self.runs_in_range(key, spec.start, spec.end)
+        tail = spec.end - 10 * d
+        video = list(self.index.iter_range(key, BASE_VIDEO, max(spec.start, tail), spec.end))
+        if not video or not runs:
+            return (DEFAULT_MEDIA_INFO,)
+        newest = video[-1].run
+        renditions = [r for r in newest.video_renditions if all(r in run.video_renditions for run in runs)]
+        if BASE_VIDEO not in renditions:
+            renditions.insert(0, BASE_VIDEO)
+        lo, hi = video[0].start, video[-1].end
+        audio = sample_durations(s for s in self.index.iter_range(key, AUDIO, lo, hi) if s.run == newest)
+        path = self.settings.hls_segment_dir / newest.channel_key / newest.run_id
+        return tuple(
+            media_info_for_run(
+                path,
+                sample_durations(s for s in self.index.iter_range(key, r, lo, hi) if s.run == newest),
+                audio,
+                r,
+                newest.init_name(r),
+            )
+            for r in renditions
         )
 
     @staticmethod

@@ -114,7 +114,7 @@ def clean_channel(
         if _run_start(rdir, info) >= cutoff_ts:
             continue  # every segment of this run ends after the cut-off
         remaining = 0
-        for rendition in layout.RENDITIONS:
+        for rendition in info.renditions if info is not None else layout.RENDITIONS:
             try:
                 names = sorted(e.name for e in os.scandir(rdir / rendition))
             except FileNotFoundError:

@@ -47,12 +47,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.errors import ApiError
+from app.ladder import Rung
 from app.models import Channel
 from app.services import archive_layout as layout
 from app.services import drm_service, encoder_log, retention
 from app.services.channel_catalogue import SCHEDULE_EPOCH
 from app.services.encoder_handover import wait_for_handover_point
-from app.services.media_sources import SourceCache, ffmpeg_exe, playout_list, tail
+from app.services.media_sources import SourceCache, SourceError, ffmpeg_exe, playout_list, tail
 from app.services.thumbnails import SheetSet, ThumbnailStore
 
 log = logging.getLogger("tstv.simlive")
@@ -66,9 +67,26 @@ SPAWN_LEAD = 0.1  # start FFmpeg this long before its whole second (process star
 REPLACE_TIMEOUT = 30.0  # how long an operator restart waits for the new run to be spawned
 LOG_ROTATE_BYTES = 2 * 1024 * 1024
 PLAYOUT_FILE = "playout.ffconcat"
+# How long a starting channel waits for upper ladder rungs still being prepared (a first start of
+# short test loops: seconds) before it goes on air without them; they join later (`_join_rungs`).
+RUNG_WAIT_SECONDS = 20.0
 STATE_DIR = ".simlive"
 
 RetentionListener = retention.Listener  # (channel_key, cutoff, ranges kept for recordings)
+
+
+def write_playouts(
+    rdir: Path, info: layout.RunInfo, sources: Sequence[Path], loop_seconds: int, start: int
+) -> list[Path]:
+    """One playout list per video rendition of the run (`playout.ffconcat` for the base rung, as
+    before the ladder), each starting `start` into its rung's source."""
+    out = []
+    for rendition, source in zip(info.video_renditions, sources, strict=True):
+        suffix = "" if rendition == layout.BASE_VIDEO else rendition[len(layout.BASE_VIDEO) :]
+        path = rdir / PLAYOUT_FILE.replace(".ffconcat", f"{suffix}.ffconcat")
+        path.write_text(playout_list(source, loop_seconds, start))
+        out.append(path)
+    return out
 
 
 def loop_offset_for(anchor: float, loop_seconds: int) -> int:
@@ -168,7 +186,9 @@ def scan_channel(cdir: Path) -> Counters:
     except FileNotFoundError:
         return c
     for run in runs:
-        for rendition in layout.RENDITIONS:
+        info = layout.read_run_info(Path(run.path))
+        for rendition in info.renditions if info is not None else layout.RENDITIONS:
+            init_name = info.init_name(rendition) if info is not None else layout.INIT_NAMES[rendition]
             best = -1
             try:
                 entries = list(os.scandir(os.path.join(run.path, rendition)))
@@ -184,7 +204,7 @@ def scan_channel(cdir: Path) -> Counters:
                     c.segments += 1
                     c.bytes += size
                     best = max(best, seg.seq)
-                elif e.name == layout.INIT_NAMES[rendition]:
+                elif e.name == init_name:
                     c.bytes += size
                     c.init_counted.add((run.name, rendition))
             c.seen[(run.name, rendition)] = best
@@ -233,6 +253,8 @@ class ChannelRuntime:
     replace_event: asyncio.Event = field(default_factory=asyncio.Event)
     replacement: asyncio.Future[None] | None = None
     retiring: list[RetiringRun] = field(default_factory=list)
+    # Preparing the upper ladder rungs this channel started without, to join them (`_join_rungs`).
+    join_task: asyncio.Task[None] | None = None
 
 
 class SimliveManager:
@@ -550,11 +572,11 @@ class SimliveManager:
         """Count a run's new segments from FFmpeg's own short playlists (two tiny reads); any new?"""
         grew = False
         d = self.root / rt.key / run.run_id
-        for rendition in layout.RENDITIONS:
+        for rendition in run.renditions:
             rdir = d / rendition
             if (run.run_id, rendition) not in rt.counters.init_counted:
                 try:
-                    rt.counters.bytes += (rdir / layout.INIT_NAMES[rendition]).stat().st_size
+                    rt.counters.bytes += (rdir / run.init_name(rendition)).stat().st_size
                     rt.counters.init_counted.add((run.run_id, rendition))
                 except FileNotFoundError:
                     pass
@@ -626,6 +648,10 @@ class SimliveManager:
 
     async def _halt(self, rt: ChannelRuntime) -> None:
         rt.stop_event.set()
+        if rt.join_task is not None and rt.join_task is not asyncio.current_task():
+            rt.join_task.cancel()
+            await _settle(rt.join_task, "rung join", rt.key)
+            rt.join_task = None
         await _settle(rt.task, "supervisor", rt.key)
         if rt.proc is not None and rt.proc.returncode is None:
             await self._terminate(rt.proc)
@@ -832,12 +858,32 @@ class SimliveManager:
         def progress(frac: float) -> None:
             rt.source_progress = round(frac, 3)
 
+        # The base rung is what a channel needs to go on air. Upper rungs not prepared yet are given
+        # RUNG_WAIT_SECONDS more (short loops take seconds) unless this run replaces one on air; any
+        # still missing then are prepared in the background and join at a make-before-break
+        # handover (`_join_rungs`), so a fresh machine has every channel on air after one encode each.
+        ladder = self.settings.ladder
         done, path = await self._until_stop(
-            rt, self.sources.prepare(rt.key, rt.name, rt.loop_seconds, progress)
+            rt, self.sources.prepare(rt.key, rt.name, rt.loop_seconds, ladder[0], progress)
         )
         if not done:
             return None
         rt.source_progress = 1.0
+        missing = [
+            r for r in ladder[1:] if await self.sources.ready(rt.key, rt.name, rt.loop_seconds, r) is None
+        ]
+        if missing and not rt.retiring:
+            builds = [self.sources.prepare(rt.key, rt.name, rt.loop_seconds, r) for r in missing]
+            await self._until_stop(rt, asyncio.gather(*builds, return_exceptions=True), RUNG_WAIT_SECONDS)
+            if rt.stop_event.is_set():
+                return None
+        sources: list[tuple[Rung, Path]] = [(ladder[0], Path(path))]
+        for rung in ladder[1:]:
+            ready = await self.sources.ready(rt.key, rt.name, rt.loop_seconds, rung)
+            if ready is not None:
+                sources.append((rung, ready))
+        if len(sources) < len(ladder) and (rt.join_task is None or rt.join_task.done()):
+            rt.join_task = asyncio.create_task(self._join_rungs(rt), name=f"simlive-rungs-{rt.key}")
         kid_hex: str | None = None
         key_hex: str | None = None
         if self.settings.drm_enabled:
@@ -868,12 +914,14 @@ class SimliveManager:
             started_at=now,
             loop_seconds=rt.loop_seconds,
             loop_offset=float(offset),
-            source=Path(path).name,
+            source=sources[0][1].name,  # the base rung's file: what the thumbnails are made of
+            rungs=layout.run_rungs([(r.name, r.width, r.height, r.bitrate) for r, _ in sources]),
         )
         rdir = layout.write_run_info(self.root, info)
-        playlist = rdir / PLAYOUT_FILE
-        playlist.write_text(playout_list(Path(path), rt.loop_seconds, (offset - preroll) % rt.loop_seconds))
-        args = self._ffmpeg_args(playlist, rdir, key_hex, kid_hex, preroll)
+        playlists = write_playouts(
+            rdir, info, [p for _, p in sources], rt.loop_seconds, (offset - preroll) % rt.loop_seconds
+        )
+        args = self._ffmpeg_args(playlists, rdir, key_hex, kid_hex, preroll, info.video_renditions)
         logpath = self.log_path(rt.key)
         self._rotate_log(logpath)
         with logpath.open("ab") as logf:
@@ -915,18 +963,67 @@ class SimliveManager:
         )
         return proc
 
+    async def _join_rungs(self, rt: ChannelRuntime) -> None:
+        """Prepare the upper rungs a running channel lacks, then replace its encoder make-before-break
+        (like an operator restart: no gap, a discontinuity) so they join; on failure it stays on the
+        rungs it has. Runs once per channel at a time; a channel stopped meanwhile just has them
+        ready for its next start."""
+        ladder = self.settings.ladder
+        for rung in ladder[1:]:
+            try:
+                await self.sources.prepare(rt.key, rt.name, rt.loop_seconds, rung)
+            except SourceError as exc:
+                log.warning(
+                    "source: upper rung failed",
+                    extra={"channel": rt.key, "rung": rung.name, "error": str(exc)},
+                )
+                return
+        async with rt.lock:
+            if not rt.wanted or rt.run is None:
+                return
+            have = {r.name for r in rt.run.video_rungs}
+            if all(r.name in have for r in ladder):
+                return
+            await self._handovers_done(rt)
+            if not self._replaceable(rt):
+                return  # starting or in a backoff: its next run picks every rung up
+            log.info(
+                "encoder: upper rungs ready, joining",
+                extra={"channel": rt.key, "rungs": [r.name for r in ladder]},
+            )
+            try:
+                await self._request_replacement(rt)
+            except ApiError:
+                log.warning(
+                    "encoder: rung join failed, staying on the rungs it has", extra={"channel": rt.key}
+                )
+
     def _ffmpeg_args(
-        self, playlist: Path, rdir: Path, key_hex: str | None, kid_hex: str | None, preroll: int = 0
+        self,
+        playlists: Sequence[Path],
+        rdir: Path,
+        key_hex: str | None,
+        kid_hex: str | None,
+        preroll: int = 0,
+        renditions: Sequence[str] = (layout.BASE_VIDEO,),
     ) -> list[str]:
+        """One FFmpeg for every rung: input i is rung i's playout list (identical timelines, key
+        frames at the same instants), each stream-copied to its own video rendition, plus the base
+        input's audio. Audio is the second variant stream (init_1.mp4), as before the ladder."""
         d = self.settings.hls_segment_duration
         args = [ffmpeg_exe(self.settings), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning"]
-        args += ["-re", "-f", "concat", "-safe", "0", "-i", str(playlist)]
-        args += ["-map", "0:v:0", "-map", "0:a:0", "-c", "copy"]
+        for playlist in playlists:
+            args += ["-re", "-f", "concat", "-safe", "0", "-i", str(playlist)]
+        for i in range(len(playlists)):
+            args += ["-map", f"{i}:v:0"]
+        args += ["-map", "0:a:0", "-c", "copy"]
         if preroll:
             args += ["-ss", str(preroll)]  # output option: read in real time, then dropped
         args += ["-f", "hls", "-hls_time", str(d), "-hls_list_size", "10", "-hls_segment_type", "fmp4"]
         args += ["-hls_flags", "second_level_segment_duration+second_level_segment_index+temp_file"]
-        args += ["-strftime", "1", "-var_stream_map", "v:0,name:video a:0,name:audio"]
+        streams = [f"v:0,name:{renditions[0]}", f"a:0,name:{layout.AUDIO}"]
+        streams += [f"v:{i},name:{r}" for i, r in enumerate(renditions[1:], start=1)]
+        args += ["-strftime", "1", "-var_stream_map", " ".join(streams)]
         args += ["-hls_fmp4_init_filename", "init.mp4"]
         if key_hex and kid_hex:
             args += [

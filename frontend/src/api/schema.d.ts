@@ -4456,7 +4456,8 @@ export interface operations {
             header?: never;
             path: {
                 recording_id: string;
-                rendition: "video" | "audio" | "images";
+                /** @description `video` (the ladder's lowest rung), `video_{rung}`, `audio`, or `images` (thumbnails) */
+                rendition: string;
             };
             cookie?: never;
         };
@@ -4489,7 +4490,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
                 };
             };
-            /** @description `recording_not_found`: no such recording of the caller's (or it expired); `not_recorded`: the archive holds none of it */
+            /** @description `recording_not_found`: no such recording of the caller's (or it expired); `not_recorded`: the archive holds none of it; `rendition_not_found`: no such ladder rung in the channel's archive */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4722,7 +4723,8 @@ export interface operations {
             header?: never;
             path: {
                 channel_id: string;
-                rendition: "video" | "audio" | "images";
+                /** @description `video` (the ladder's lowest rung), `video_{rung}`, `audio`, or `images` (thumbnails) */
+                rendition: string;
             };
             cookie?: never;
         };
@@ -4755,7 +4757,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["ExpiredErrorOut"];
                 };
             };
-            /** @description `channel_not_found` or `schedule_entry_not_found`; `not_recorded`: the archive holds none of it (with `expires_at`) */
+            /** @description `channel_not_found` or `schedule_entry_not_found`; `not_recorded`: the archive holds none of it (with `expires_at`); `rendition_not_found`: no such ladder rung in the channel's archive */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4871,7 +4873,8 @@ export interface operations {
             header?: never;
             path: {
                 channel_id: string;
-                rendition: "video" | "audio" | "images";
+                /** @description `video` (the ladder's lowest rung), `video_{rung}`, `audio`, or `images` (thumbnails) */
+                rendition: string;
             };
             cookie?: never;
         };
@@ -4904,7 +4907,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description `channel_not_found`; `not_recorded`: the archive holds none of it */
+            /** @description `channel_not_found`; `not_recorded`: the archive holds none of it; `rendition_not_found`: no such ladder rung in the channel's archive */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5219,7 +5222,8 @@ export interface operations {
             header?: never;
             path: {
                 channel_id: string;
-                rendition: "video" | "audio" | "images";
+                /** @description `video` (the ladder's lowest rung), `video_{rung}`, `audio`, or `images` (thumbnails) */
+                rendition: string;
             };
             cookie?: never;
         };
@@ -5252,7 +5256,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description `channel_not_found` or `schedule_entry_not_found`; `not_recorded`: the archive holds none of it */
+            /** @description `channel_not_found` or `schedule_entry_not_found`; `not_recorded`: the archive holds none of it; `rendition_not_found`: no such ladder rung in the channel's archive */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,11 +1,15 @@
 # The two commands (see README): `make run` serves the platform, `make test` runs every check.
-.PHONY: run test bench
+.PHONY: run test bench cluster
 
 run:
 	bash scripts/run.sh
 
 test:
 	bash scripts/test.sh
+
+# The scale-out topology on one machine: two API replicas, two workers, nginx in front (docs/SCALING.md).
+cluster:
+	bash scripts/cluster.sh
 
 # Benchmarks (not part of `make test`; figures in docs/PERFORMANCE.md). They need wrk, PostgreSQL and chromium.
 bench:

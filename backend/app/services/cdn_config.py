@@ -1,6 +1,7 @@
 """Render `nginx/cdn.conf` (the segment CDN) for a native run and for the tests.
 
 python -m app.services.cdn_config --archive var/hls --port 8081 --prefix var/cdn > var/cdn/nginx.conf
+    [--api 127.0.0.1:8001 --api 127.0.0.1:8002 --api-listen 0.0.0.0:8000]   # an API balancer too
 nginx -p var/cdn -c "$PWD/var/cdn/nginx.conf"        # stays in the foreground (daemon off)
 """
 
@@ -12,12 +13,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from app.config import REPO_DIR
 
 TEMPLATE = REPO_DIR / "nginx" / "cdn.conf"
+BALANCER_TEMPLATE = REPO_DIR / "nginx" / "api-balancer.conf"
 _TEMP_MODULES = ("proxy", "fastcgi", "uwsgi", "scgi")
 _SAFE_PATH = re.compile(r'^[^";{}$\\\n\r]+$')
 
@@ -48,8 +50,11 @@ def render_cdn_conf(
     prefix: Path | str,
     host: str = "127.0.0.1",
     modules: Iterable[str] | None = None,
+    api_servers: Sequence[str] = (),
+    api_listen: str | None = None,
 ) -> str:
-    """The complete nginx configuration: listen on host:port, serve archive_root under /hls/."""
+    """The complete nginx configuration: listen on host:port, serve archive_root under /hls/; with
+    `api_servers` (host:port of each API replica) also balance them on `api_listen`."""
     root = str(Path(archive_root).resolve())
     pre = str(Path(prefix).resolve())
     for p in (root, pre):
@@ -68,9 +73,25 @@ def render_cdn_conf(
         ("@ARCHIVE_ROOT@", root),
         ("@PREFIX@", pre),
         ("@TEMP_PATHS@", "\n".join(temp_lines)),
+        ("@API_BALANCER@", render_api_balancer(api_servers, api_listen) if api_servers else ""),
     ):
         text = text.replace(placeholder, value)
     return text
+
+
+_SERVER = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$")
+
+
+def render_api_balancer(servers: Sequence[str], listen: str | None) -> str:
+    """nginx/api-balancer.conf for these replicas (host:port each), listening on `listen`."""
+    if not servers or listen is None or not _SERVER.match(listen):
+        raise ValueError("an API balancer needs replicas and a host:port to listen on")
+    bad = [s for s in servers if not _SERVER.match(s)]
+    if bad:
+        raise ValueError(f"not host:port: {bad}")
+    lines = "\n".join(f"    server {s} max_fails=1 fail_timeout=5s;" for s in servers)
+    body = [line for line in BALANCER_TEMPLATE.read_text().splitlines() if not line.startswith("#")]
+    return "\n".join(body).replace("@API_SERVERS@", lines).replace("@API_LISTEN@", listen)
 
 
 def write_cdn_conf(
@@ -78,12 +99,14 @@ def write_cdn_conf(
     port: int,
     prefix: Path | str,
     host: str = "127.0.0.1",
+    api_servers: Sequence[str] = (),
+    api_listen: str | None = None,
 ) -> Path:
     """Render into `{prefix}/nginx.conf` (creating the prefix, logs and temp dirs); returns the path."""
     pre = Path(prefix).resolve()
     (pre / "tmp").mkdir(parents=True, exist_ok=True)
     conf = pre / "nginx.conf"
-    conf.write_text(render_cdn_conf(archive_root, port, pre, host))
+    conf.write_text(render_cdn_conf(archive_root, port, pre, host, None, api_servers, api_listen))
     return conf
 
 
@@ -94,11 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--prefix", required=True, help="writable dir for pid, logs, temp files")
     ap.add_argument("--write", action="store_true", help="write {prefix}/nginx.conf and print its path")
+    ap.add_argument("--api", action="append", default=[], help="host:port of an API replica (repeat)")
+    ap.add_argument("--api-listen", help="host:port the API balancer listens on (with --api)")
     args = ap.parse_args(argv)
     if args.write:
-        print(write_cdn_conf(args.archive, args.port, args.prefix, args.host))
+        print(write_cdn_conf(args.archive, args.port, args.prefix, args.host, args.api, args.api_listen))
     else:
-        sys.stdout.write(render_cdn_conf(args.archive, args.port, args.prefix, args.host))
+        conf = render_cdn_conf(
+            args.archive, args.port, args.prefix, args.host, None, args.api, args.api_listen
+        )
+        sys.stdout.write(conf)
     return 0
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -260,6 +260,9 @@ class Cluster:
     workers: dict[str, subprocess.Popen[bytes]]  # TSTV_WORKER_ID -> process
     worker_ports: dict[str, int]
     admin_token: str
+    apis: list[subprocess.Popen[bytes]] = field(default_factory=list)  # apis[0] serves `api`
+    api_ports: list[int] = field(default_factory=list)
+    front: str | None = None  # nginx balancing the API replicas (with `balancer=True`)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
@@ -290,14 +293,24 @@ def role_env(role: str, db_url: str, hls: Path, port: int, **extra: str) -> dict
 
 @contextlib.contextmanager
 def running_cluster(
-    tmp: Path, workers: int = 2, prepare: object = None, env: dict[str, str] | None = None
+    tmp: Path,
+    workers: int = 2,
+    prepare: object = None,
+    env: dict[str, str] | None = None,
+    apis: int = 1,
+    balancer: bool = False,
 ) -> Iterator[Cluster]:
-    """`workers` worker processes and one API process (`python -m app.launcher`, TSTV_ROLE), on a
-    throwaway database; `prepare(db_url)` (async) runs after the migration, before they start."""
+    """`workers` worker processes and `apis` API processes (`python -m app.launcher`, TSTV_ROLE), on
+    a throwaway database; `prepare(db_url)` (async) runs after the migration, before they start.
+    With `balancer`, nginx in front as `make cluster` runs it: the segment CDN and the API's load
+    balancer (`Cluster.front`)."""
     db_name = f"tstv_cluster_{secrets.token_hex(4)}"
     db_url = asyncio.run(create_database(db_name))
     hls = tmp / "hls"
     hls.mkdir()
+    cdn_port = free_port()
+    if balancer:
+        env = {"CDN_BASE_URL": f"http://{{host}}:{cdn_port}/hls", **(env or {})}
     try:
         asyncio.run(migrate(db_url))
         if prepare is not None:
@@ -314,17 +327,36 @@ def running_cluster(
                         [sys.executable, "-m", "app.launcher"], tmp / f"{wid}.log", cwd=BACKEND_DIR, env=wenv
                     )
                 )
-            api_port = free_port()
-            stack.enter_context(
-                child_process(
-                    [sys.executable, "-m", "app.launcher"],
-                    tmp / "api.log",
-                    cwd=BACKEND_DIR,
-                    env=role_env("api", db_url, hls, api_port, **(env or {})),
+            api_ports = [free_port() for _ in range(apis)]
+            api_procs = [
+                stack.enter_context(
+                    child_process(
+                        [sys.executable, "-m", "app.launcher"],
+                        tmp / f"api{i + 1}.log",
+                        cwd=BACKEND_DIR,
+                        env=role_env("api", db_url, hls, port, **(env or {})),
+                    )
                 )
-            )
-            api = f"http://127.0.0.1:{api_port}"
-            for port in [api_port, *ports.values()]:
+                for i, port in enumerate(api_ports)
+            ]
+            api = f"http://127.0.0.1:{api_ports[0]}"
+            front = None
+            if balancer:
+                nginx = nginx_binary()
+                assert nginx, "nginx is required (make test installs it)"
+                front_port = free_port()
+                conf = write_cdn_conf(
+                    hls,
+                    cdn_port,
+                    tmp / "nginx",
+                    api_servers=[f"127.0.0.1:{p}" for p in api_ports],
+                    api_listen=f"127.0.0.1:{front_port}",
+                )
+                stack.enter_context(
+                    child_process([nginx, "-p", str(conf.parent), "-c", str(conf)], tmp / "nginx.log")
+                )
+                front = f"http://127.0.0.1:{front_port}"
+            for port in [*api_ports, *ports.values()]:
                 wait_until(
                     lambda p=port: httpx.get(f"http://127.0.0.1:{p}/healthz", timeout=2).status_code == 200,
                     90,
@@ -343,6 +375,9 @@ def running_cluster(
                 workers=procs,
                 worker_ports=ports,
                 admin_token=r.json()["access_token"],
+                apis=api_procs,
+                api_ports=api_ports,
+                front=front,
             )
     finally:
         asyncio.run(drop_database(db_name))

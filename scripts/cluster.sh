@@ -51,7 +51,7 @@ start worker-2 worker 8102 TSTV_WORKER_ID=w2
 start api-1 api 8001
 start api-2 api 8002
 
-(cd "$here/backend" && uv run --frozen python -m app.services.cdn_config --write \
+(cd "$here/backend" && uv run --frozen python -m app.services.media.cdn_config --write \
   --archive "$state/hls" --prefix "$state/cdn" --host 0.0.0.0 --port 8081 \
   --api 127.0.0.1:8001 --api 127.0.0.1:8002 --api-listen 0.0.0.0:8000) > /dev/null
 nginx -p "$state/cdn" -c "$state/cdn/nginx.conf" > "$state/nginx.log" 2>&1 &

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import Database
-from app.services.auth_service import InvalidToken, TokenClaims, decode_token
+from app.services.accounts.auth_service import InvalidToken, TokenClaims, decode_token
 
 _bearer = HTTPBearer(auto_error=False)
 

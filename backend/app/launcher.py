@@ -22,7 +22,7 @@ from alembic.config import Config
 
 from app.config import BACKEND_DIR, Settings, get_settings
 from app.logging_setup import configure_logging
-from app.services.cdn_config import nginx_binary, write_cdn_conf
+from app.services.media.cdn_config import nginx_binary, write_cdn_conf
 
 log = logging.getLogger("tstv.launcher")
 _PR_SET_PDEATHSIG = 1
@@ -41,8 +41,8 @@ def migrate_locked(database_url: str) -> None:
 
     import asyncpg
 
-    from app.services.catalogue_feed import asyncpg_dsn
-    from app.services.encoder_ownership import MIGRATE_NS
+    from app.services.catalogue.catalogue_feed import asyncpg_dsn
+    from app.services.media.encoder_ownership import MIGRATE_NS
 
     async def run() -> None:
         conn = await asyncpg.connect(asyncpg_dsn(database_url), timeout=30)

@@ -39,26 +39,26 @@ from app.routers import (
     viewing,
     web_app,
 )
-from app.services import retention
-from app.services.archive_index import ArchiveIndex
-from app.services.auth_service import LoginThrottle, SharedLoginThrottle
-from app.services.catalogue_cache import ListingCache
-from app.services.catalogue_feed import CatalogueFeed, CatalogueListener, FeedCollector, asyncpg_dsn
-from app.services.encoder_control import RemoteEncoders
-from app.services.encoder_ownership import (
+from app.services.accounts.auth_service import LoginThrottle, SharedLoginThrottle
+from app.services.catalogue.catalogue_cache import ListingCache
+from app.services.catalogue.catalogue_feed import CatalogueFeed, CatalogueListener, FeedCollector, asyncpg_dsn
+from app.services.catalogue.seed import DEMO_ACCOUNTS, seed_all
+from app.services.media import retention
+from app.services.media.archive_index import ArchiveIndex
+from app.services.media.encoder_control import RemoteEncoders
+from app.services.media.encoder_ownership import (
     RETENTION_NS,
     SEED_NS,
     WorkerCoordinator,
     advisory_guard,
     default_worker_id,
 )
+from app.services.media.simlive_manager import SimliveManager
+from app.services.media.thumbnails import ThumbnailStore
 from app.services.metrics import ChannelsCollector, Metrics
-from app.services.notification_service import run_expiry_notifications
-from app.services.playback_service import PlaybackService
-from app.services.recording_service import schedule_job
-from app.services.seed import DEMO_ACCOUNTS, seed_all
-from app.services.simlive_manager import SimliveManager
-from app.services.thumbnails import ThumbnailStore
+from app.services.playback.playback_service import PlaybackService
+from app.services.viewing.notification_service import run_expiry_notifications
+from app.services.viewing.recording_service import schedule_job
 
 log = logging.getLogger("tstv.app")
 API_PREFIX = "/api/v1"

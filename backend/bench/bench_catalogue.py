@@ -40,9 +40,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import Settings
 from app.db import Database
 from app.models import Bookmark, ScheduleEntry
-from app.services.archive_layout import RunInfo, read_run_info
-from app.services.channel_catalogue import CHANNELS
-from app.services.seed import seed_all
+from app.services.catalogue.channel_catalogue import CHANNELS
+from app.services.catalogue.seed import seed_all
+from app.services.media.archive_layout import RunInfo, read_run_info
 from bench.served_app import (
     DEMO_PASSWORD,
     LoadResult,

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import httpx
 
-from app.services import archive_index
-from app.services.archive_index import ArchiveIndex
-from app.services.archive_layout import RENDITIONS, RunInfo, run_id_for, write_run_info
-from app.services.channel_catalogue import CHANNELS
+from app.services.catalogue.channel_catalogue import CHANNELS
+from app.services.media import archive_index
+from app.services.media.archive_index import ArchiveIndex
+from app.services.media.archive_layout import RENDITIONS, RunInfo, run_id_for, write_run_info
 from bench.served_app import (
     TABLE_HEADER,
     LoadResult,

@@ -32,8 +32,8 @@ sys.path.insert(0, str(BACKEND_DIR))
 
 from app.config import REPO_DIR, Settings  # noqa: E402
 from app.db import Database  # noqa: E402
-from app.services.seed import seed_all  # noqa: E402
-from app.services.simlive_manager import SimliveManager  # noqa: E402
+from app.services.catalogue.seed import seed_all  # noqa: E402
+from app.services.media.simlive_manager import SimliveManager  # noqa: E402
 
 
 def migrate(url: str) -> None:

@@ -1,5 +1,5 @@
 """Synthetic archives: runs laid out exactly as the SimLive encoders write them (see
-app/services/archive_layout.py), with empty segment files, for tests and benchmarks that need
+app/services/media/archive_layout.py), with empty segment files, for tests and benchmarks that need
 "recorded" programmes without running FFmpeg."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.models import Channel, ScheduleEntry
-from app.services.archive_layout import (
+from app.services.media.archive_layout import (
     INIT_NAMES,
     PLAYLIST_NAME,
     RENDITIONS,

@@ -19,9 +19,9 @@ import imageio_ffmpeg
 
 from app.ladder import Rung
 from app.models import Channel
-from app.services import archive_layout as layout
-from app.services import drm_service
-from app.services.media_sources import playout_list
+from app.services.media import archive_layout as layout
+from app.services.media.media_sources import playout_list
+from app.services.playback import drm_service
 
 # One generated source for every run (its content is the test pattern with the frame-number marker).
 SOURCE_KEY, SOURCE_NAME = "stillsrc", "Stills"

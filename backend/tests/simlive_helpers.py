@@ -17,9 +17,9 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Channel, ScheduleEntry
-from app.services import archive_layout as layout
-from app.services.channel_catalogue import SCHEDULE_EPOCH
-from app.services.media_sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
+from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
+from app.services.media import archive_layout as layout
+from app.services.media.media_sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
 
 T = TypeVar("T")
 

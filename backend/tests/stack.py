@@ -28,8 +28,8 @@ from sqlalchemy import insert
 from app.config import Settings
 from app.db import make_engine
 from app.models import Channel, ScheduleEntry
-from app.services.cdn_config import nginx_binary, write_cdn_conf
-from app.services.channel_catalogue import SCHEDULE_EPOCH
+from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
+from app.services.media.cdn_config import nginx_binary, write_cdn_conf
 from tests.conftest import BACKEND_DIR, create_database, drop_database, migrate
 
 REPO_DIR = BACKEND_DIR.parent

@@ -15,8 +15,8 @@ import httpx
 from fastapi import FastAPI
 
 from app.models import Channel
-from app.services.archive_coverage import MAX_RANGES, channel_coverage, merge_shortest_gaps
-from app.services.archive_index import ArchiveIndex
+from app.services.media.archive_coverage import MAX_RANGES, channel_coverage, merge_shortest_gaps
+from app.services.media.archive_index import ArchiveIndex
 from tests.archive_factory import index_channel, write_run
 from tests.simlive_helpers import add_channel, remove_channels
 

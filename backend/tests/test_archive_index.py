@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from app.services import archive_index
-from app.services.archive_index import ArchiveIndex
-from app.services.archive_layout import PLAYLIST_NAME, RENDITIONS, RunInfo, run_id_for, write_run_info
+from app.services.media import archive_index
+from app.services.media.archive_index import ArchiveIndex
+from app.services.media.archive_layout import PLAYLIST_NAME, RENDITIONS, RunInfo, run_id_for, write_run_info
 from tests.archive_factory import write_run
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

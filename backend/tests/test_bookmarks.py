@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.models import Bookmark
-from app.services import bookmark_service
+from app.services.viewing import bookmark_service
 from tests.archive_factory import create_recorded_channel, days_ago
 
 API = "/api/v1"

@@ -20,7 +20,8 @@ from app.config import Settings
 from app.main import create_app
 from app.models import Channel, Profile, ScheduleEntry
 from app.schemas.catalogue import CatchupChannelListOut, CatchupDayListOut, CatchupRecentListOut
-from app.services import catalogue_service, rights
+from app.services.catalogue import catalogue_service
+from app.services.playback import rights
 from tests.archive_factory import append_segments, create_recorded_channel, days_ago, index_channel, write_run
 from tests.conftest import asyncpg_dsn, login, make_settings, migrate
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.services.catalogue_cache import ListingCache, Miss, Timed
+from app.services.catalogue.catalogue_cache import ListingCache, Miss, Timed
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

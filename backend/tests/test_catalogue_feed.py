@@ -25,7 +25,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
 from app.models import ScheduleEntry
-from app.services.catalogue_feed import CatalogueFeed, CatalogueListener, asyncpg_dsn
+from app.services.catalogue.catalogue_feed import CatalogueFeed, CatalogueListener, asyncpg_dsn
 from tests.archive_factory import create_recorded_channel
 from tests.conftest import login, make_settings, migrate
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.services.cdn_config import nginx_binary, write_cdn_conf
+from app.services.media.cdn_config import nginx_binary, write_cdn_conf
 
 ORIGIN = "http://localhost:5173"
 RUN = "r1795000000000"
@@ -119,7 +119,7 @@ def test_segment_headers(cdn: tuple[str, int, Path]) -> None:
 
 
 def test_thumbnail_sheets_are_public_immutable_jpegs(cdn: tuple[str, int, Path]) -> None:
-    """Tile sheets (app/services/thumbnails.py): content-addressed names, so cached for a year;
+    """Tile sheets (app/services/media/thumbnails.py): content-addressed names, so cached for a year;
     readable from any origin like the segments; nothing else under _thumbs."""
     base, _, _ = cdn
     url = f"{base}/hls/_thumbs/{THUMBS_TAG}/000003.jpg"

@@ -24,10 +24,10 @@ from sqlalchemy import update
 from app.config import Settings
 from app.db import make_engine
 from app.models import Channel
-from app.services import archive_layout as layout
-from app.services.catalogue_feed import asyncpg_dsn
-from app.services.encoder_ownership import JOBS_NS
-from app.services.seed import seed_channels
+from app.services.catalogue.catalogue_feed import asyncpg_dsn
+from app.services.catalogue.seed import seed_channels
+from app.services.media import archive_layout as layout
+from app.services.media.encoder_ownership import JOBS_NS
 from tests.conftest import BACKEND_DIR
 from tests.simlive_helpers import segments
 from tests.stack import Cluster, role_env, running_cluster, wait_until

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from app.models import DrmKey, User
-from app.services import drm_service
+from app.services.playback import drm_service
 from tests.simlive_helpers import add_channel, remove_channels
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.services.encoder_log import MAX_BYTES, MAX_LINES, read_tail
-from app.services.simlive_manager import SimliveManager
+from app.services.media.encoder_log import MAX_BYTES, MAX_LINES, read_tail
+from app.services.media.simlive_manager import SimliveManager
 from tests.simlive_helpers import add_channel, remove_channels
 
 

@@ -26,10 +26,10 @@ import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
-from app.services import archive_layout as layout
-from app.services.encoder_handover import TAIL_MIN_S, boundary_seq, wait_for_handover_point
-from app.services.media_sources import ffmpeg_exe
-from app.services.simlive_manager import SimliveManager
+from app.services.media import archive_layout as layout
+from app.services.media.encoder_handover import TAIL_MIN_S, boundary_seq, wait_for_handover_point
+from app.services.media.media_sources import ffmpeg_exe
+from app.services.media.simlive_manager import SimliveManager
 from tests.conftest import login, make_settings
 from tests.simlive_helpers import (
     Programme,

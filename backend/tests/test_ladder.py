@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.ladder import DEFAULT_LADDER, Rung, parse_ladder
 from app.models import Channel, ScheduleEntry
-from app.services import archive_layout as layout
+from app.services.media import archive_layout as layout
 from tests.archive_factory import create_recorded_channel
 from tests.media_factory import real_ffmpeg, write_encoded_run
 from tests.playlist_helpers import get_playlist

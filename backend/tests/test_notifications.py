@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.services.notification_service import run_expiry_notifications
+from app.services.viewing.notification_service import run_expiry_notifications
 from tests.archive_factory import create_recorded_channel, days_ago
 
 API = "/api/v1"

@@ -23,8 +23,8 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.models import ScheduleEntry
-from app.services.archive_layout import INIT_NAMES, RunInfo
-from app.services.playback_service import END_OF_PROGRAMME_GRACE_SEGMENTS, cdn_base_for
+from app.services.media.archive_layout import INIT_NAMES, RunInfo
+from app.services.playback.playback_service import END_OF_PROGRAMME_GRACE_SEGMENTS, cdn_base_for
 from tests.archive_factory import write_run
 from tests.playlist_helpers import ArchiveChannel, create_channel, get_playlist, media_playlists
 

@@ -25,10 +25,10 @@ from sqlalchemy import delete, func, select
 
 from app.main import create_app
 from app.models import Profile, Recording, ScheduleEntry, User
-from app.services import archive_layout as layout
-from app.services.auth_service import hash_password
-from app.services.channel_catalogue import series_id as series_id_of
-from app.services.recording_service import schedule_job
+from app.services.accounts.auth_service import hash_password
+from app.services.catalogue.channel_catalogue import series_id as series_id_of
+from app.services.media import archive_layout as layout
+from app.services.viewing.recording_service import schedule_job
 from tests.archive_factory import create_recorded_channel, write_run
 from tests.conftest import DEMO_PASSWORD, create_database, drop_database, login, make_settings, migrate
 from tests.playlist_helpers import media_playlists

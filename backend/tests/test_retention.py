@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
-from app.services import archive_layout as layout
-from app.services import retention
+from app.services.media import archive_layout as layout
+from app.services.media import retention
 from tests.conftest import login, make_settings
 from tests.simlive_helpers import add_channel, remove_channels
 

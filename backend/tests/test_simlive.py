@@ -20,10 +20,10 @@ import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
-from app.services import archive_layout as layout
-from app.services.channel_catalogue import SCHEDULE_EPOCH
-from app.services.media_sources import FPS, SourceCache, ffmpeg_exe, probe
-from app.services.simlive_manager import SimliveManager, loop_offset_for
+from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
+from app.services.media import archive_layout as layout
+from app.services.media.media_sources import FPS, SourceCache, ffmpeg_exe, probe
+from app.services.media.simlive_manager import SimliveManager, loop_offset_for
 from tests.conftest import login, make_settings
 from tests.simlive_helpers import (
     add_channel,
@@ -259,7 +259,7 @@ async def test_killed_backend_leaves_no_encoder(database_url: str, sl_app: FastA
         import asyncio, sys
         from pathlib import Path
         from app.db import Database
-        from app.services.simlive_manager import SimliveManager
+        from app.services.media.simlive_manager import SimliveManager
         from tests.conftest import make_settings
 
         async def main():

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from app.main import create_app
 from app.models import Channel, ScheduleEntry
-from app.services import stills
-from app.services.media_sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
+from app.services.media import stills
+from app.services.media.media_sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
 from tests.archive_factory import create_recorded_channel
 from tests.conftest import login, make_settings
 from tests.media_factory import real_ffmpeg, write_encoded_run

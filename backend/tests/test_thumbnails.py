@@ -1,4 +1,4 @@
-"""Seek-bar thumbnails (app/services/thumbnails.py): tile sheets of each source decoded once, an
+"""Seek-bar thumbnails (app/services/media/thumbnails.py): tile sheets of each source decoded once, an
 image playlist per playback announced in every master, lined up with the video playlist, served
 by the CDN; and in Chromium, Shaka 4.12's getThumbnails gives for a time of a catch-up programme
 the tile whose picture is the archive's picture at that instant (and not another instant's)."""
@@ -22,8 +22,8 @@ from playwright.sync_api import Page
 
 from app.main import create_app
 from app.models import Channel, ScheduleEntry
-from app.services import thumbnails
-from app.services.archive_layout import RunInfo
+from app.services.media import thumbnails
+from app.services.media.archive_layout import RunInfo
 from tests.archive_factory import create_recorded_channel
 from tests.browser import chromium
 from tests.conftest import login, make_settings
@@ -364,8 +364,8 @@ def test_a_run_written_before_runs_named_their_source_still_reads() -> None:
 
 
 def test_a_segment_without_a_sheet_is_left_out_and_the_next_one_re_anchored() -> None:
-    from app.services.archive_index import Segment
-    from app.services.manifest_generator import (
+    from app.services.media.archive_index import Segment
+    from app.services.playback.manifest_generator import (
         ImageSegment,
         MediaPlaylistSpec,
         PlaylistKind,

@@ -24,8 +24,8 @@ from playwright.sync_api import Browser, expect
 
 from app.config import Settings
 from app.db import make_engine
-from app.services.archive_index import ArchiveIndex
-from app.services.notification_service import run_expiry_notifications
+from app.services.media.archive_index import ArchiveIndex
+from app.services.viewing.notification_service import run_expiry_notifications
 from tests.browser import (
     Viewer,
     check_accessibility,

@@ -11,8 +11,8 @@ from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
 
 from app.schemas.errors import ErrorOut, ExpiredErrorOut, ValidationErrorOut
-from app.services import rights
 from app.services.metrics import Metrics
+from app.services.playback import rights
 
 Responses = dict[int | str, dict[str, Any]]
 # Operator routes take any key up to this length and answer 404 for one that is not a channel's.

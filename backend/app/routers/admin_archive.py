@@ -11,8 +11,8 @@ from app.deps import AdminDep, SessionDep, SettingsDep
 from app.errors import ApiError
 from app.routers._common import ADMIN, INVALID, ChannelKey, errors, refusal
 from app.schemas.archive import ChannelCoverageOut, CoverageOut, KeyChangeOut, TimeRangeOut, WindowOut
-from app.services.archive_coverage import ChannelCoverage, Range, coverage
-from app.services.archive_index import ArchiveIndex
+from app.services.media.archive_coverage import ChannelCoverage, Range, coverage
+from app.services.media.archive_index import ArchiveIndex
 
 router = APIRouter(prefix="/admin/archive", tags=["admin", "archive"])
 

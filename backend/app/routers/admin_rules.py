@@ -14,7 +14,7 @@ from app.routers._common import ADMIN, INVALID, errors, field_error, invalid, re
 from app.schemas.epg import ScheduleEntryOut
 from app.schemas.patterns import CHANNEL_REF
 from app.schemas.rules import ChannelRulesIn, ChannelRulesOut, EntryRightsIn, RulesOut
-from app.services import catalogue_service, rules_service
+from app.services.catalogue import catalogue_service, rules_service
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

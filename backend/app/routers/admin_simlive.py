@@ -21,10 +21,10 @@ from app.schemas.simlive import (
     SimliveChannelStatus,
     SimliveStatusOut,
 )
-from app.services.archive_layout import is_channel_key
-from app.services.encoder_log import MAX_LINES
-from app.services.schedule_service import on_air_by_channel_key
-from app.services.simlive_manager import SimliveManager
+from app.services.catalogue.schedule_service import on_air_by_channel_key
+from app.services.media.archive_layout import is_channel_key
+from app.services.media.encoder_log import MAX_LINES
+from app.services.media.simlive_manager import SimliveManager
 
 router = APIRouter(prefix="/admin/simlive", tags=["admin", "simlive"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from app.deps import SettingsDep
 from app.schemas.app_config import AppConfigOut, DemoAccountOut
-from app.services.seed import DEMO_ACCOUNTS
+from app.services.catalogue.seed import DEMO_ACCOUNTS
 
 router = APIRouter(tags=["app"])
 

@@ -8,7 +8,7 @@ from app.deps import SessionDep, SettingsDep, ViewerDep
 from app.models import User
 from app.routers._common import INVALID, UNAUTHENTICATED, errors, refusal
 from app.schemas.auth import LoginRequest, MeOut, ProfileOut, ProfilesOut, TokenResponse
-from app.services.auth_service import LoginThrottle, authenticate, default_profile, issue_token
+from app.services.accounts.auth_service import LoginThrottle, authenticate, default_profile, issue_token
 
 router = APIRouter(tags=["auth"])
 

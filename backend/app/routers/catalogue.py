@@ -36,12 +36,12 @@ from app.schemas.catalogue import (
 )
 from app.schemas.errors import DateWindowErrorOut
 from app.schemas.patterns import CHANNEL_REF, NO_NUL
-from app.services import catalogue_service
-from app.services.auth_service import TokenClaims
-from app.services.catalogue_cache import ListingCache
-from app.services.catalogue_service import CatchupItem, CatchupPage, SharedPage
-from app.services.profile_select import resolve_profile
-from app.services.rights import ArchiveView
+from app.services.accounts.auth_service import TokenClaims
+from app.services.catalogue import catalogue_service
+from app.services.catalogue.catalogue_cache import ListingCache
+from app.services.catalogue.catalogue_service import CatchupItem, CatchupPage, SharedPage
+from app.services.playback.rights import ArchiveView
+from app.services.viewing.profile_select import resolve_profile
 from app.timezones import TzQuery, local_day
 
 router = APIRouter(prefix="/tstv", tags=["catalogue"])

@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse
 
 from app.deps import SettingsDep
 from app.errors import ApiError
-from app.services import archive_layout as layout
-from app.services.thumbnails import thumbs_root
+from app.services.media import archive_layout as layout
+from app.services.media.thumbnails import thumbs_root
 
 router = APIRouter(tags=["cdn"])
 
@@ -29,7 +29,7 @@ _SHEET_RE = re.compile(r"^[0-9]{6}\.jpg$")
 
 @router.get("/hls/_thumbs/{tag}/{name}", include_in_schema=False)
 async def thumbnail_sheet(tag: str, name: str, settings: SettingsDep) -> FileResponse:
-    """A thumbnail sheet (app/services/thumbnails.py): content-addressed, so immutable."""
+    """A thumbnail sheet (app/services/media/thumbnails.py): content-addressed, so immutable."""
     if not (_TAG_RE.match(tag) and _SHEET_RE.match(name)):
         raise ApiError(404, "not_found")
     path = thumbs_root(Path(settings.hls_segment_dir)) / tag / name

@@ -39,8 +39,8 @@ from app.schemas.drm import (
 )
 from app.schemas.errors import EncoderErrorOut
 from app.schemas.patterns import KID_TEXT
-from app.services import drm_service
-from app.services.auth_service import TokenClaims
+from app.services.accounts.auth_service import TokenClaims
+from app.services.playback import drm_service
 
 router = APIRouter(prefix="/drm", tags=["drm"])
 admin_router = APIRouter(prefix="/admin/drm", tags=["admin", "drm"])

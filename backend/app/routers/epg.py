@@ -28,12 +28,14 @@ from app.schemas.epg import (
     ScheduleEntryOut,
 )
 from app.schemas.errors import DateWindowErrorOut
-from app.services import guide_service, rights, stills
-from app.services.archive_index import ArchiveIndex
-from app.services.media_sources import ffmpeg_exe
-from app.services.profile_select import resolve_profile
-from app.services.programme_state import ProgrammeState, programme_state
-from app.services.schedule_service import entries_between, on_air
+from app.services.catalogue import guide_service
+from app.services.catalogue.programme_state import ProgrammeState, programme_state
+from app.services.catalogue.schedule_service import entries_between, on_air
+from app.services.media import stills
+from app.services.media.archive_index import ArchiveIndex
+from app.services.media.media_sources import ffmpeg_exe
+from app.services.playback import rights
+from app.services.viewing.profile_select import resolve_profile
 from app.timezones import TzQuery, local_day
 
 router = APIRouter(prefix="/epg", tags=["epg"])
@@ -184,7 +186,7 @@ async def epg_programme(
     )
 
 
-# Stills are final when served (see app/services/stills.py), so browsers may keep them for ever.
+# Stills are final when served (see app/services/media/stills.py), so browsers may keep them for ever.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _NO_STORE = {"Cache-Control": "no-store"}
 _RETRY_AFTER = {

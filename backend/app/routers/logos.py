@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.errors import ApiError
-from app.services.channel_catalogue import CHANNELS_BY_KEY
+from app.services.catalogue.channel_catalogue import CHANNELS_BY_KEY
 
 router = APIRouter(tags=["static"])
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.deps import require_metrics_reader
 from app.routers._common import UNAUTHENTICATED, errors, metrics_of, ok_body, refusal
+from app.services.media.simlive_manager import SimliveManager
 from app.services.metrics import CONTENT_TYPE
-from app.services.simlive_manager import SimliveManager
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger("tstv.metrics")

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from app.deps import SessionDep, ViewerDep
 from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, refusal
 from app.schemas.notifications import NotificationOut, NotificationsOut
-from app.services import notification_service
-from app.services.profile_select import resolve_profile
+from app.services.viewing import notification_service
+from app.services.viewing.profile_select import resolve_profile
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

@@ -1,6 +1,6 @@
 """Cloud recordings (network PVR, issue 12): the caller's own recordings only. Logic lives in
-`app/services/recording_service.py`; rights in `app/services/rights.py`; playlists in the playback
-service, whose catch-up (VOD) path plays a recording in its `recording` mode."""
+`app/services/viewing/recording_service.py`; rights in `app/services/playback/rights.py`; playlists
+in the playback service, whose catch-up (VOD) path plays a recording in its `recording` mode."""
 
 from __future__ import annotations
 
@@ -38,10 +38,11 @@ from app.schemas.recordings import (
     SeriesRecordingListOut,
     SeriesRecordingOut,
 )
-from app.services import recording_service, rights
-from app.services.archive_index import ArchiveIndex
-from app.services.playback_service import Mode
-from app.services.recording_service import Quota, RecordingView, SeriesView
+from app.services.media.archive_index import ArchiveIndex
+from app.services.playback import rights
+from app.services.playback.playback_service import Mode
+from app.services.viewing import recording_service
+from app.services.viewing.recording_service import Quota, RecordingView, SeriesView
 
 router = APIRouter(prefix="/recordings", tags=["recordings"])
 

@@ -21,9 +21,10 @@ from app.routers._common import (
     refusal,
 )
 from app.schemas.sessions import SessionCreateIn, SessionHeartbeatIn, SessionOut
-from app.services import bookmark_service, session_service
-from app.services.profile_select import resolve_profile
-from app.services.rights import ArchiveView
+from app.services.playback import session_service
+from app.services.playback.rights import ArchiveView
+from app.services.viewing import bookmark_service
+from app.services.viewing.profile_select import resolve_profile
 
 router = APIRouter(prefix="/tstv/sessions", tags=["sessions"])
 

@@ -28,9 +28,9 @@ from app.routers._common import (
 )
 from app.schemas.epg import ScheduleEntryOut
 from app.schemas.playback import StartoverInfoOut
-from app.services import rights
-from app.services.playback_service import Mode, PlaybackService
-from app.services.schedule_service import on_air
+from app.services.catalogue.schedule_service import on_air
+from app.services.playback import rights
+from app.services.playback.playback_service import Mode, PlaybackService
 
 router = APIRouter(prefix="/tstv", tags=["playback"])
 

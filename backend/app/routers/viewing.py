@@ -18,9 +18,9 @@ from app.schemas.viewing import (
     ContinueWatchingItemOut,
     ContinueWatchingOut,
 )
-from app.services import bookmark_service
-from app.services.profile_select import resolve_profile
-from app.services.rights import ArchiveView
+from app.services.playback.rights import ArchiveView
+from app.services.viewing import bookmark_service
+from app.services.viewing.profile_select import resolve_profile
 
 router = APIRouter(prefix="/viewing", tags=["viewing"])
 ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: the token's)")]

@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import ApiError
 from app.models import Channel, Recording, ScheduleEntry, SeriesRecording, User
-from app.services import rights
-from app.services.archive_index import ArchiveIndex
-from app.services.schedule_service import fill_schedule
+from app.services.catalogue.schedule_service import fill_schedule
+from app.services.media.archive_index import ArchiveIndex
+from app.services.playback import rights
 
 SCHEDULED, RECORDING, RECORDED, PARTIAL, FAILED = "scheduled", "recording", "recorded", "partial", "failed"
 STATUSES = (SCHEDULED, RECORDING, RECORDED, PARTIAL, FAILED)

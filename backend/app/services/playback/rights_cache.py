@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
 from app.models import Channel, ScheduleEntry
-from app.services.catalogue_feed import CatalogueFeed
+from app.services.catalogue.catalogue_feed import CatalogueFeed
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Render `nginx/cdn.conf` (the segment CDN) for a native run and for the tests.
 
-python -m app.services.cdn_config --archive var/hls --port 8081 --prefix var/cdn > var/cdn/nginx.conf
+python -m app.services.media.cdn_config --archive var/hls --port 8081 --prefix var/cdn > var/cdn/nginx.conf
     [--api 127.0.0.1:8001 --api 127.0.0.1:8002 --api-listen 0.0.0.0:8000]   # an API balancer too
 nginx -p var/cdn -c "$PWD/var/cdn/nginx.conf"        # stays in the foreground (daemon off)
 """

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import ApiError
 from app.models import Bookmark, Channel, Notification, Profile, ScheduleEntry
-from app.services import rights
-from app.services.bookmark_service import FINISHED_RATIO, TSTV_TYPES, programme_duration
+from app.services.playback import rights
+from app.services.viewing.bookmark_service import FINISHED_RATIO, TSTV_TYPES, programme_duration
 
 log = logging.getLogger("tstv.notifications")
 

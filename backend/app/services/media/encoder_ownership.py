@@ -53,8 +53,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.services.catalogue_feed import asyncpg_dsn
-from app.services.simlive_manager import SimliveManager
+from app.services.catalogue.catalogue_feed import asyncpg_dsn
+from app.services.media.simlive_manager import SimliveManager
 
 log = logging.getLogger("tstv.ownership")
 

@@ -58,8 +58,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
-from app.services.archive_index import Segment
-from app.services.media_sources import FPS, cache_dir, ffmpeg_exe
+from app.services.media.archive_index import Segment
+from app.services.media.media_sources import FPS, cache_dir, ffmpeg_exe
 
 log = logging.getLogger("tstv.thumbnails")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from app.services.archive_layout import (
+from app.services.media.archive_layout import (
     PLAYLIST_NAME,
     RENDITIONS,
     RUN_ID_RE,

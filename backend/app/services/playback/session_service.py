@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ApiError
 from app.models import Channel, Recording, ScheduleEntry, TstvSession
-from app.services import bookmark_service, rights
+from app.services.playback import rights
+from app.services.viewing import bookmark_service
 
 SESSION_NOT_FOUND = "session_not_found"
 CHANNEL_NOT_FOUND = "channel_not_found"

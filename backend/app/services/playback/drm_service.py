@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.models import Channel, DrmKey
-from app.services.archive_layout import is_channel_key
+from app.services.media.archive_layout import is_channel_key
 
 
 def b64url_encode(raw: bytes) -> str:

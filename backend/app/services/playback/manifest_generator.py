@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from app.services.archive_index import ArchiveIndex, Segment
-from app.services.media_info import MediaInfo
+from app.services.media.archive_index import ArchiveIndex, Segment
+from app.services.media.media_info import MediaInfo
 
 # Overlap tolerated between runs before a segment counts as covering already-covered time.
 OVERLAP_TOLERANCE_S = 0.25

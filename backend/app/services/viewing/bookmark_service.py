@@ -20,7 +20,7 @@ from sqlalchemy.sql import func
 
 from app.errors import ApiError
 from app.models import Bookmark, Channel, ScheduleEntry
-from app.services import rights
+from app.services.playback import rights
 
 TSTV_TYPES = ("tstv_catchup", "tstv_startover")
 FINISHED_RATIO = 0.95

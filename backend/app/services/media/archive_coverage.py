@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import Channel
-from app.services import recording_service
-from app.services.archive_index import ArchiveIndex
-from app.services.archive_layout import is_channel_key
+from app.services.media.archive_index import ArchiveIndex
+from app.services.media.archive_layout import is_channel_key
+from app.services.viewing import recording_service
 
 MAX_RANGES = 500
 Range = tuple[float, float]

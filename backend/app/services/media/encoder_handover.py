@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.services import archive_layout as layout
+from app.services.media import archive_layout as layout
 
 POLL_S = 0.25
 # The old run is late if the segment ending at A is not there one segment and this long after A:

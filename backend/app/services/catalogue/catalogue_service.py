@@ -54,9 +54,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import DriverQuery
 from app.models import Bookmark, CatalogueState, Channel, ScheduleEntry
-from app.services import rights
-from app.services.bookmark_service import TSTV_TYPES
-from app.services.catalogue_cache import ListingCache, Miss, Timed
+from app.services.catalogue.catalogue_cache import ListingCache, Miss, Timed
+from app.services.playback import rights
+from app.services.viewing.bookmark_service import TSTV_TYPES
 
 # Above this many range terms in one statement, check the archive in Python instead.
 MAX_RANGE_TERMS = 64

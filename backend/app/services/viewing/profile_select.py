@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ApiError
 from app.models import Profile
-from app.services.auth_service import TokenClaims
+from app.services.accounts.auth_service import TokenClaims
 
 PROFILE_FORBIDDEN = "profile_forbidden"
 PROFILE_NOT_FOUND = "profile_not_found"

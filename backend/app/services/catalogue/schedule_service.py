@@ -13,7 +13,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Channel, ScheduleEntry
-from app.services.channel_catalogue import CHANNELS_BY_KEY, SCHEDULE_EPOCH, ChannelDef, entry_id, series_id
+from app.services.catalogue.channel_catalogue import (
+    CHANNELS_BY_KEY,
+    SCHEDULE_EPOCH,
+    ChannelDef,
+    entry_id,
+    series_id,
+)
 
 SCHEDULE_HORIZON = timedelta(days=7)
 

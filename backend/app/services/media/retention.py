@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import clock
 from app.config import Settings
 from app.models import Channel
-from app.services import archive_layout as layout
-from app.services import recording_service
+from app.services.media import archive_layout as layout
+from app.services.viewing import recording_service
 
 log = logging.getLogger("tstv.retention")
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
-from app.services import drm_service, rights
-from app.services.archive_index import ArchiveIndex, Segment
+from app.services.media.archive_index import ArchiveIndex, Segment
+from app.services.playback import drm_service, rights
 
 log = logging.getLogger("tstv.stills")
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from app.services import rights, stills
+from app.services.media import stills
+from app.services.playback import rights
 
 Status = Literal["aired", "on_air", "upcoming"]
 

@@ -49,12 +49,13 @@ from app.config import Settings
 from app.errors import ApiError
 from app.ladder import Rung
 from app.models import Channel
-from app.services import archive_layout as layout
-from app.services import drm_service, encoder_log, retention
-from app.services.channel_catalogue import SCHEDULE_EPOCH
-from app.services.encoder_handover import wait_for_handover_point
-from app.services.media_sources import SourceCache, SourceError, ffmpeg_exe, playout_list, tail
-from app.services.thumbnails import SheetSet, ThumbnailStore
+from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
+from app.services.media import archive_layout as layout
+from app.services.media import encoder_log, retention
+from app.services.media.encoder_handover import wait_for_handover_point
+from app.services.media.media_sources import SourceCache, SourceError, ffmpeg_exe, playout_list, tail
+from app.services.media.thumbnails import SheetSet, ThumbnailStore
+from app.services.playback import drm_service
 
 log = logging.getLogger("tstv.simlive")
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import selectinload
 from app import clock
 from app.config import Settings
 from app.models import Channel, Profile, User
-from app.services.auth_service import hash_password, verify_password
-from app.services.channel_catalogue import CHANNELS
-from app.services.schedule_service import fill_schedule
+from app.services.accounts.auth_service import hash_password, verify_password
+from app.services.catalogue.channel_catalogue import CHANNELS
+from app.services.catalogue.schedule_service import fill_schedule
 
 log = logging.getLogger("tstv.seed")
 

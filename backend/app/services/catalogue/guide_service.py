@@ -17,10 +17,10 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Bookmark, Channel, ScheduleEntry
-from app.services import rights
-from app.services.bookmark_service import TSTV_TYPES
-from app.services.catalogue_service import ENTRY_COLUMNS
-from app.services.programme_state import ProgrammeState, programme_state
+from app.services.catalogue.catalogue_service import ENTRY_COLUMNS
+from app.services.catalogue.programme_state import ProgrammeState, programme_state
+from app.services.playback import rights
+from app.services.viewing.bookmark_service import TSTV_TYPES
 
 # The days a guide shows, around today in the viewer's zone (SPEC §8: 7 days back to 7 ahead).
 DAYS_BACK = 7

@@ -29,10 +29,10 @@ from app import clock
 from app.config import Settings
 from app.errors import ApiError
 from app.models import Channel, EncoderStatus, EncoderWanted
-from app.services import archive_layout as layout
-from app.services import encoder_log, retention
-from app.services.encoder_ownership import CONTROL_CHANNEL, RELEASED, RETENTION_NS, advisory_guard
-from app.services.simlive_manager import RetentionListener
+from app.services.media import archive_layout as layout
+from app.services.media import encoder_log, retention
+from app.services.media.encoder_ownership import CONTROL_CHANNEL, RELEASED, RETENTION_NS, advisory_guard
+from app.services.media.simlive_manager import RetentionListener
 
 FRESH_SECONDS = 5.0  # a status row older than this has no live owner
 WAIT_SECONDS = 20.0

@@ -25,12 +25,21 @@ import jwt
 from app.config import Settings
 from app.db import Database
 from app.errors import ApiError
-from app.services import rights
-from app.services.archive_index import ArchiveIndex, Segment
-from app.services.archive_layout import AUDIO, BASE_VIDEO, RunInfo
-from app.services.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
-from app.services.catalogue_feed import CatalogueFeed
-from app.services.manifest_generator import (
+from app.services.accounts.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
+from app.services.catalogue.catalogue_feed import CatalogueFeed
+from app.services.media.archive_index import ArchiveIndex, Segment
+from app.services.media.archive_layout import AUDIO, BASE_VIDEO, RunInfo
+from app.services.media.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
+from app.services.media.thumbnails import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    SheetSet,
+    ThumbnailStore,
+    loop_position,
+    sheet_set_of,
+)
+from app.services.playback import rights
+from app.services.playback.manifest_generator import (
     OVERLAP_TOLERANCE_S,
     ImageSegment,
     ImageStream,
@@ -42,16 +51,7 @@ from app.services.manifest_generator import (
     sample_durations,
     select_segments,
 )
-from app.services.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
-from app.services.rights_cache import ChannelRow, EntryRow, RightsCache
-from app.services.thumbnails import (
-    TILE_HEIGHT,
-    TILE_WIDTH,
-    SheetSet,
-    ThumbnailStore,
-    loop_position,
-    sheet_set_of,
-)
+from app.services.playback.rights_cache import ChannelRow, EntryRow, RightsCache
 
 KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
 IMAGES = "images"  # the thumbnails' image playlist, next to the renditions' media playlists
@@ -311,7 +311,7 @@ class PlaybackService:
             self._image_stream(target, now, f"manifest/{IMAGES}.m3u8?{query}"),
         )
 
-    # ---- thumbnails (see app/services/thumbnails.py) --------------------------------------------
+    # ---- thumbnails (see app/services/media/thumbnails.py) --------------------------------------------
 
     def _image_stream(self, target: Target, now: datetime, uri: str) -> ImageStream | None:
         """The image playlist to announce: only when every run in range has its sheets (missing

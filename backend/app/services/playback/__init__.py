@@ -1,0 +1,2 @@
+"""Playback: rights, playlists, playback tokens, keys and licences, viewing sessions (the API
+role's hot path)."""

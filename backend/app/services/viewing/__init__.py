@@ -1,0 +1,1 @@
+"""Viewing: what a viewer keeps: bookmarks, notifications, cloud recordings, profiles."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -19,11 +20,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.ladder import Rung
 from app.main import create_app
 from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
 from app.services.media import archive_layout as layout
+from app.services.media import simlive_manager
 from app.services.media.media_sources import FPS, SourceCache, ffmpeg_exe, probe
 from app.services.media.simlive_manager import SimliveManager, loop_offset_for
+from app.services.playback.manifest_generator import select_segments
 from tests.conftest import login, make_settings
 from tests.simlive_helpers import (
     add_channel,
@@ -411,3 +415,70 @@ async def _stream_line(ffmpeg: str, path: Path) -> str:
     )
     _, err = await proc.communicate()
     return next((ln for ln in err.decode().splitlines() if "Video:" in ln), "")
+
+
+async def test_upper_rungs_not_ready_join_later_without_a_gap(
+    sl_app: FastAPI,
+    sl_client: httpx.AsyncClient,
+    sl_admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A channel whose upper rungs are not prepared goes on air on the base rung at once (no wait
+    here), and the upper rungs join by a make-before-break handover once prepared: the first run
+    ends exactly where the one with the whole ladder begins, and no restart is counted."""
+    monkeypatch.setattr(simlive_manager, "RUNG_WAIT_SECONDS", 0.0)
+    # The upper rungs' preparation waits until the first run is on air (else a quick join could
+    # replace it while still in its pre-roll, which leaves nothing of it to check).
+    gate = asyncio.Event()
+    sources = _manager(sl_app).sources
+    real_prepare = sources.prepare
+
+    async def gated_prepare(channel_key: str, name: str, loop: int, rung: Rung, *args: Any) -> Path:
+        if channel_key == key and rung != sl_app.state.settings.ladder[0]:
+            await gate.wait()
+        return await real_prepare(channel_key, name, loop, rung, *args)
+
+    monkeypatch.setattr(sources, "prepare", gated_prepare)
+    key = "slj" + os.urandom(3).hex()
+    await add_channel(sl_app.state.db.sessionmaker, key, 9190, loop_seconds=30)
+    ladder = sl_app.state.settings.ladder
+    try:
+        assert (
+            await sl_client.post(f"/api/v1/admin/simlive/{key}/start", headers=sl_admin)
+        ).status_code == 200
+        first = await _running(sl_client, sl_admin, key)
+        root = Path(sl_app.state.settings.hls_segment_dir)
+        first_info = layout.read_run_info(layout.run_dir(root, key, first["run_id"]))
+        assert first_info is not None and first_info.video_renditions == ("video",)
+        await _wait_segments(sl_app, key, first["run_id"], 1)
+        gate.set()
+
+        async def joined() -> dict[str, Any] | None:
+            s = await status_of(sl_client, sl_admin, key)
+            info = layout.read_run_info(layout.run_dir(root, key, s["run_id"])) if s["run_id"] else None
+            return s if info is not None and len(info.video_rungs) == len(ladder) else None
+
+        second = await poll(joined, 90, f"{key} to carry the whole ladder")
+        assert second["restarts"] == 0 and second["pid"] != first["pid"]
+        second_info = layout.read_run_info(layout.run_dir(root, key, second["run_id"]))
+        assert second_info is not None
+        rdir = await _wait_segments(sl_app, key, second["run_id"], 1)
+        for rendition in second_info.renditions:
+            assert segments(rdir, rendition), rendition
+        # The replaced run finished the segment ending at the new run's anchor (a tail FFmpeg writes
+        # on its way out may stick past it), then stopped: the playlists' timeline has no gap there.
+        await poll(lambda: _gone(first["pid"]), 30, "the replaced encoder to stop")
+        await _wait_segments(sl_app, key, second["run_id"], 2)
+        archive = sl_app.state.archive
+        archive.rescan_channel(key)
+        for rendition in ("video", "audio"):
+            segs = select_segments(archive, key, rendition, first_info.anchor, second_info.anchor + 2 * SEG)
+            assert {s.run.run_id for s in segs} == {first["run_id"], second["run_id"]}
+            assert all(abs(b.start - a.end) < 0.25 for a, b in itertools.pairwise(segs)), rendition
+    finally:
+        await _manager(sl_app).stop(key)
+        await remove_channels(sl_app.state.db.sessionmaker, [key])
+
+
+async def _gone(pid: int) -> bool:
+    return not pid_alive(pid)

@@ -225,7 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalogue_cache = ListingCache()
     # Listing pages of an older version are dropped as soon as a newer one is pushed.
     app.state.catalogue_feed.add_observer(app.state.catalogue_cache.observe)
-    app.state.thumbnails = ThumbnailStore(settings)
+    app.state.thumbnails = ThumbnailStore(settings, builds=settings.tstv_role != "api")
     app.state.playback = PlaybackService(
         settings, app.state.archive, app.state.catalogue_feed, app.state.thumbnails
     )

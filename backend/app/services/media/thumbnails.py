@@ -175,8 +175,10 @@ def _lower_priority() -> None:  # pragma: no cover - runs in the child between f
 class ThumbnailStore:
     """Builds and finds sheet sets: one FFmpeg at a time, never the same set twice at once."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, builds: bool = True) -> None:
         self.settings = settings
+        # An API replica only finds sets (on the shared archive); the workers build them.
+        self.builds = builds
         self.root = thumbs_root(settings.hls_segment_dir)
         self.sources_dir = cache_dir(settings)
         self._ready: set[str] = set()
@@ -196,7 +198,7 @@ class ThumbnailStore:
 
     def request(self, sheets: SheetSet) -> None:
         """Build the set in the background if its source is in the cache (no-op when ready)."""
-        if self.ready(sheets) or sheets.tag in self._inflight:
+        if not self.builds or self.ready(sheets) or sheets.tag in self._inflight:
             return
         if self._failed_until.get(sheets.tag, 0.0) > time.monotonic():
             return

@@ -78,6 +78,32 @@ def _pdt(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _header(
+    spec: MediaPlaylistSpec,
+    segments: list[Segment],
+    discontinuity_sequence: Callable[[Segment], int],
+    *extra: str,
+) -> list[str]:
+    """The lines a media or image playlist begins with: target duration, media and discontinuity
+    sequence of its first segment, `extra` tags, the playlist type. Both forms share them so an
+    image playlist lines up with its video playlist."""
+    target = max((math.ceil(s.duration - 0.5) for s in segments), default=6)
+    target = max(target, segments[0].run.segment_duration if segments else 6)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        f"#EXT-X-TARGETDURATION:{target}",
+        f"#EXT-X-MEDIA-SEQUENCE:{segments[0].media_number if segments else 0}",
+        f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuity_sequence(segments[0]) if segments else 0}",
+        *extra,
+    ]
+    if spec.kind is PlaylistKind.EVENT:
+        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
+    elif spec.kind is PlaylistKind.VOD:
+        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    return lines
+
+
 def render_media_playlist(
     spec: MediaPlaylistSpec,
     segments: list[Segment],
@@ -87,20 +113,7 @@ def render_media_playlist(
     discontinuity_sequence: Callable[[Segment], int],
 ) -> str:
     """One rendition's media playlist. `key_uri(kid_hex)` gives the key URL (None: no encryption)."""
-    target = max((math.ceil(s.duration - 0.5) for s in segments), default=6)
-    target = max(target, segments[0].run.segment_duration if segments else 6)
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:7",
-        f"#EXT-X-TARGETDURATION:{target}",
-        f"#EXT-X-MEDIA-SEQUENCE:{segments[0].media_number if segments else 0}",
-        f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuity_sequence(segments[0]) if segments else 0}",
-        "#EXT-X-INDEPENDENT-SEGMENTS",
-    ]
-    if spec.kind is PlaylistKind.EVENT:
-        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
-    elif spec.kind is PlaylistKind.VOD:
-        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    lines = _header(spec, segments, discontinuity_sequence, "#EXT-X-INDEPENDENT-SEGMENTS")
     if spec.start_at is not None and segments:
         # Shaka 4.12 ignores a start time of exactly 0 (falsy) and then starts an EVENT playlist at
         # the live edge; a millisecond in keeps start-over at the programme's first frame.
@@ -191,19 +204,7 @@ def render_image_playlist(
     sequence, EXTINF, PROGRAM-DATE-TIME and discontinuities (so Shaka, which lines streams up by
     PROGRAM-DATE-TIME, shows for time t the picture of the video at t), one tile sheet per segment
     with its EXT-X-TILES. A segment without a sheet is left out, the next one re-anchored."""
-    target = max((math.ceil(s.duration - 0.5) for s in segments), default=6)
-    target = max(target, segments[0].run.segment_duration if segments else 6)
-    lines = [
-        "#EXTM3U",
-        "#EXT-X-VERSION:7",
-        f"#EXT-X-TARGETDURATION:{target}",
-        f"#EXT-X-MEDIA-SEQUENCE:{segments[0].media_number if segments else 0}",
-        f"#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuity_sequence(segments[0]) if segments else 0}",
-    ]
-    if spec.kind is PlaylistKind.EVENT:
-        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
-    elif spec.kind is PlaylistKind.VOD:
-        lines.append("#EXT-X-PLAYLIST-TYPE:VOD")
+    lines = _header(spec, segments, discontinuity_sequence)
     lines.append("#EXT-X-IMAGES-ONLY")
     previous: Segment | None = None
     anchored = False  # whether the next entry follows the previous one listed

@@ -69,7 +69,7 @@ def _ppid(pid: int) -> int | None:
     return None
 
 
-def encoders(hls: Path) -> dict[str, list[tuple[int, int | None]]]:
+def encoders(hls: Path, keys: list[str] = KEYS) -> dict[str, list[tuple[int, int | None]]]:
     """FFmpeg processes writing into this archive, by channel: [(pid, parent pid)], from /proc."""
     found: dict[str, list[tuple[int, int | None]]] = {}
     for entry in os.listdir("/proc"):
@@ -82,7 +82,7 @@ def encoders(hls: Path) -> dict[str, list[tuple[int, int | None]]]:
             continue
         if "ffmpeg" not in cmd or f"{hls}/" not in cmd or state == "Z":
             continue
-        for key in KEYS:
+        for key in keys:
             if f"{hls}/{key}/" in cmd:
                 found.setdefault(key, []).append((int(entry), _ppid(int(entry))))
     return found

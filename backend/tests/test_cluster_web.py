@@ -1,29 +1,40 @@
-"""Two API replicas behind the project's nginx balancer (issue 13), as `make cluster` runs them: a
-viewer keeps watching live through nginx while a replica is killed, and a rights change made through
-one replica refuses new playback through the other within a second."""
+"""Two API replicas and two workers behind the project's nginx balancer (issue 13), as `make cluster`
+runs them: a rights change made through one replica refuses new playback through the other within a
+second; a viewer keeps watching live through nginx while a replica is killed, then while the worker
+encoding the channel is killed; and the catch-up of the programme across that failover plays in
+Chromium with one discontinuity."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
+import m3u8
 import pytest
 from playwright.sync_api import Browser, Playwright, expect
 
 from tests.browser import chromium, first_frame, new_viewer, playback, plays_on, screenshot, sign_in
-from tests.stack import PASSWORD, Cluster, running_cluster, wait_until
-from tests.test_cluster import _short_loops
+from tests.stack import PASSWORD, Cluster, add_short_loop_channel, running_cluster, wait_until
+from tests.test_cluster import KEYS, _short_loops, alive_workers, encoders
 
 VIEWER = "viewer@tstv.local"
+SHORT = "fover"  # a channel of 60-s programmes: one starts, fails over and ends within the test
+SHORT_S = 60
+
+
+async def _prepare(db_url: str) -> None:
+    await _short_loops(db_url)
+    await add_short_loop_channel(db_url, SHORT, SHORT_S, datetime.now(UTC), title="Failover")
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("cluster-web")
-    with running_cluster(tmp, workers=1, prepare=_short_loops, apis=2, balancer=True) as c:
+    with running_cluster(tmp, workers=2, prepare=_prepare, apis=2, balancer=True) as c:
         yield c
 
 
@@ -119,5 +130,129 @@ def test_live_keeps_playing_through_nginx_while_a_replica_is_killed(
     page.goto(f"{cluster.front}/watch/live/{ch['id']}")
     first_frame(page, within=30)
     screenshot(page, "cluster-live-after-replica-killed")
+    assert not [line for line in v.console if "pageerror" in line], v.console
+    v.context.close()
+
+
+def _front(cluster: Cluster, path: str, token: str) -> httpx.Response:
+    """A request through nginx, as the web app makes them (replica A may be dead by now)."""
+    assert cluster.front
+    return httpx.get(cluster.front + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def _programmes(cluster: Cluster, channel_id: str, token: str) -> list[tuple[str, float, float]]:
+    day = datetime.now(UTC).date().isoformat()
+    entries = _front(cluster, f"/api/v1/epg/schedule?channel_id={channel_id}&date={day}", token).json()
+    return [
+        (
+            e["id"],
+            datetime.fromisoformat(e["start_time"]).timestamp(),
+            datetime.fromisoformat(e["end_time"]).timestamp(),
+        )
+        for e in entries["entries"]
+    ]
+
+
+def _first_recorded(cluster: Cluster, channel_id: str, token: str) -> float:
+    live = f"/api/v1/tstv/live/{channel_id}/manifest"
+    master = m3u8.loads(_front(cluster, live, token).text, uri=f"{cluster.front}{live}")
+    media = httpx.get(
+        master.playlists[0].absolute_uri, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    first: float = m3u8.loads(media.text).segments[0].current_program_date_time.timestamp()
+    return first
+
+
+def _encoder_of(cluster: Cluster) -> tuple[int, int | None] | None:
+    """The one FFmpeg encoding the short channel, (pid, worker pid), or None (none or two)."""
+    procs = encoders(cluster.hls_dir, [SHORT]).get(SHORT, [])
+    return procs[0] if len(procs) == 1 else None
+
+
+def test_a_worker_killed_under_a_viewer_fails_over_and_the_programme_plays_across_it_in_catchup(
+    cluster: Cluster, playwright: tuple[Playwright, Browser]
+) -> None:
+    assert cluster.front
+    token = _login(cluster.front, VIEWER)
+    ch = next(
+        c
+        for c in _front(cluster, "/api/v1/epg/channels", token).json()["channels"]
+        if c["cdn_channel_key"] == SHORT
+    )
+    wait_until(
+        lambda: _front(cluster, f"/api/v1/tstv/live/{ch['id']}/manifest", token).status_code == 200,
+        120,
+        "the short channel on air",
+    )
+    first = _first_recorded(cluster, ch["id"], token)
+
+    def early_in_a_recorded_programme() -> tuple[str, float, float] | None:
+        now = time.time()
+        on = [p for p in _programmes(cluster, ch["id"], token) if p[1] <= now < p[2]]
+        return on[0] if on and on[0][1] >= first - 0.5 and 8 <= now - on[0][1] <= 20 else None
+
+    found = wait_until(early_in_a_recorded_programme, 2 * SHORT_S + 20, "8-20 s into a programme", every=0.5)
+    assert isinstance(found, tuple)
+    entry_id, start, end = found
+
+    v = new_viewer(playwright[1])
+    page = v.page
+    sign_in(page, cluster.front, VIEWER, PASSWORD)
+    page.goto(f"{cluster.front}/watch/live/{ch['id']}")
+    first_frame(page, within=30)
+    plays_on(page, 2)
+    held = _encoder_of(cluster)
+    assert held is not None
+    victim = next(w for w, p in cluster.workers.items() if p.pid == held[1])
+    survivor = next(w for w in alive_workers(cluster) if w != victim)
+    assert time.time() < end - 20, "the failover lands inside the programme"
+    t0 = time.monotonic()
+    os.kill(cluster.workers[victim].pid, signal.SIGKILL)
+    cluster.workers[victim].wait(timeout=10)
+    taken = wait_until(
+        lambda: (e := _encoder_of(cluster)) is not None and e[1] == cluster.workers[survivor].pid,
+        10,
+        "the short channel on the surviving worker",
+        every=0.1,
+    )
+    assert taken
+    print(f"\nfailover under a viewer after kill -9: {time.monotonic() - t0:.2f} s")
+    # No orphan: the victim's encoders died with it (they watch their parent).
+    wait_until(
+        lambda: all(
+            ppid != held[1] for ps in encoders(cluster.hls_dir, [SHORT, *KEYS]).values() for _, ppid in ps
+        ),
+        5,
+        "no encoder of the killed worker",
+    )
+    # Live plays on across the gap the failover leaves (the player's buffer covers it).
+    before = playback(page)["t"]
+    plays_on(page, 15)
+    assert playback(page)["t"] >= before + 15
+    expect(page.locator(".player")).not_to_have_attribute("data-state", "problem")
+
+    # Once the programme has aired: its catch-up shows the failover as one discontinuity...
+    wait_until(lambda: time.time() > end + 8, end + 30 - time.time(), "the programme to end", every=0.5)
+    path = f"/api/v1/tstv/catchup/{ch['id']}/manifest?schedule_entry_id={entry_id}"
+    master = m3u8.loads(_front(cluster, path, token).text, uri=f"{cluster.front}{path}")
+    video = m3u8.loads(
+        httpx.get(
+            master.playlists[0].absolute_uri, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).text
+    )
+    breaks = [i for i, s in enumerate(video.segments) if s.discontinuity]
+    assert len(breaks) == 1, breaks
+    seam = sum(s.duration for s in video.segments[: breaks[0]])
+    assert 4 <= seam <= end - start - 4, seam
+    # ...and Chromium plays it from its beginning, across the seam, with no error.
+    page.goto(f"{cluster.front}/watch/catchup/{ch['id']}/{entry_id}")
+    first_frame(page, within=30)
+    began = playback(page)["t"]
+    assert float(page.get_by_role("slider", name="Seek").input_value()) <= 3, "from its beginning"
+    wait_until(
+        lambda: playback(page)["t"] >= began + seam + 3, seam + 25, "playback across the seam", every=0.2
+    )
+    expect(page.locator(".player")).not_to_have_attribute("data-state", "problem")
+    screenshot(page, "cluster-catchup-across-failover")
     assert not [line for line in v.console if "pageerror" in line], v.console
     v.context.close()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 from pwdlib import PasswordHash
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,28 @@ from app.config import Settings
 from app.models import LoginFailure, Profile, User
 
 JWT_ALGORITHM = "HS256"
+
+
+class _SecretCheckedOnce(HMACAlgorithm):
+    """HS256 that checks each secret once. PyJWT re-checks the secret on every sign and verify
+    (not empty, not a PEM, SSH or DER key, not a JWK: a JSON parse and an X.509 parse), which is a
+    third of signing the playback token every master playlist carries."""
+
+    def __init__(self) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self._checked: dict[str | bytes, bytes] = {}
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        prepared = self._checked.get(key)
+        if prepared is None:
+            prepared = super().prepare_key(key)  # a rejected secret raises, and is not kept
+            if len(self._checked) < 8:  # the configured secret (tests make a few)
+                self._checked[key] = prepared
+        return prepared
+
+
+jwt.unregister_algorithm(JWT_ALGORITHM)
+jwt.register_algorithm(JWT_ALGORITHM, _SecretCheckedOnce())
 _hasher = PasswordHash.recommended()
 # Verified against when the e-mail is unknown, so both failures cost the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")

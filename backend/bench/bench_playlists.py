@@ -2,10 +2,11 @@
 rendition each, empty files in the real layout), the served app over HTTP, wrk as the client.
 
     cd backend && uv run python -m bench.bench_playlists [--seconds 10] [--archive DIR] [--channels 50]
-        [--index-only]
+        [--index-only] [--pairs N]
 
 Prints the index build time and memory, then p50/p95/p99 and throughput of catch-up master,
-catch-up media and start-over media playlists at 1 and 32 concurrent clients.
+catch-up media and start-over media playlists at 1 and 32 concurrent clients; with `--pairs N`,
+then N back-to-back master/media pairs at 32 clients and the median of their ratios (issue 13).
 
 With `--channels N` (N > 5) it also builds the index of 5 and of N synthetic channels x 7 days *fed
 through the index's parsing path*: the same names `write_run` puts on disk (one run a channel, both
@@ -24,6 +25,7 @@ import math
 import os
 import random
 import secrets
+import statistics
 import tempfile
 import time
 import tracemalloc
@@ -208,7 +210,31 @@ def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-async def serve_and_load(root: Path, seconds: int) -> list[LoadResult]:
+def paired(base: str, token: str, masters: list[str], media: list[str], pairs: int, seconds: int) -> None:
+    """Masters against media playlists at 32 clients in back-to-back pairs, the order alternating:
+    on a shared machine the load drifts over the minutes the table takes, and a ratio taken across
+    two of its rows mixes that drift into the comparison."""
+    rows: list[tuple[float, float]] = []
+    for i in range(pairs):
+        order = [("catch-up master", masters), ("catch-up media", media)]
+        got = {
+            name: run_wrk(base, token, paths, name, 32, seconds) for name, paths in order[:: 1 - 2 * (i % 2)]
+        }
+        m, d = got["catch-up master"], got["catch-up media"]
+        rows.append((m.requests_per_s / d.requests_per_s, m.p95_ms / d.p95_ms))
+        print(
+            f"  pair {i + 1}: masters {m.requests_per_s:,.0f}/s p95 {m.p95_ms:.2f} ms, media "
+            f"{d.requests_per_s:,.0f}/s p95 {d.p95_ms:.2f} ms: {rows[-1][0]:.0%}, p95 {rows[-1][1]:.2f}x "
+            f"(load {loadavg()})"
+        )
+    print(
+        f"masters / media at 32 clients over {pairs} pairs: "
+        f"median {statistics.median(r for r, _ in rows):.0%} "
+        f"of the requests/s, median p95 ratio {statistics.median(p for _, p in rows):.2f}x"
+    )
+
+
+async def serve_and_load(root: Path, seconds: int, pairs: int = 0) -> list[LoadResult]:
     results: list[LoadResult] = []
     async with throwaway_database() as db:
         with served_app(db, root) as base:
@@ -223,10 +249,12 @@ async def serve_and_load(root: Path, seconds: int) -> list[LoadResult]:
                     run_wrk(base, token, paths, name, conns, 2)  # warm-up
                     results.append(run_wrk(base, token, paths, name, conns, seconds))
                     print("  " + results[-1].row() + f" load {loadavg()}")
+            if pairs:
+                paired(base, token, scenarios["catch-up master"], scenarios["catch-up media"], pairs, seconds)
     return results
 
 
-async def main(seconds: int, archive_dir: Path | None, channels: int, index_only: bool) -> None:
+async def main(seconds: int, archive_dir: Path | None, channels: int, index_only: bool, pairs: int) -> None:
     root = archive_dir or Path(tempfile.mkdtemp(prefix="tstv-bench-archive-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"archive: {root}")
@@ -240,7 +268,7 @@ async def main(seconds: int, archive_dir: Path | None, channels: int, index_only
             fed_s, fed_mib, fed_segments = measure_fed(n, names)
             sizes.append((f"{n} channels, names fed", fed_s, fed_mib, fed_segments, loadavg()))
             print(f"fed index of {n} channels: {fed_s:.2f} s for {fed_segments:,} video segments (x2)")
-    results = [] if index_only else await serve_and_load(root, seconds)
+    results = [] if index_only else await serve_and_load(root, seconds, pairs)
     print()
     if results:
         print(f"load average while measuring: {os.getloadavg()[0]:.2f} (2 cores)")
@@ -268,5 +296,11 @@ if __name__ == "__main__":
         "--channels", type=int, default=len(CHANNELS), help="also measure an index of this many channels"
     )
     parser.add_argument("--index-only", action="store_true", help="measure the index, serve no HTTP")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="then this many master/media pairs at 32 clients, order alternating",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.archive, args.channels, args.index_only))
+    asyncio.run(main(args.seconds, args.archive, args.channels, args.index_only, args.pairs))

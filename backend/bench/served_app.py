@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,31 @@ def served_app(database_url: str, hls_dir: Path, **env: str) -> Iterator[str]:
             return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
 
         wait_until(answering, 120, f"the app (log: {log})")
+        settled = wait_idle(proc.pid)
+        print(
+            f"  the app settled {settled:.0f} s after answering (start-up archive scan, first retention pass)"
+        )
         yield base
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def wait_idle(pid: int, within: float = 600, busy: float = 0.05) -> float:
+    """Wait until the process uses under `busy` of a core over a second: the `all` role scans the
+    archive and runs its first retention pass in threads after it answers, and a scenario measured
+    meanwhile (the first one: catch-up masters) would share the cores with that. Seconds waited."""
+    started = time.monotonic()
+    last = _cpu_seconds(pid)
+    while time.monotonic() - started < within:
+        time.sleep(1)
+        now = _cpu_seconds(pid)
+        if now - last < busy:
+            return time.monotonic() - started
+        last = now
+    raise RuntimeError(f"the app stayed busy for {within} s")
 
 
 def login(base: str, email: str = "viewer@tstv.local") -> str:

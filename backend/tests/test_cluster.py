@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,8 +153,12 @@ def test_every_channel_runs_exactly_once_spread_over_workers(cluster: Cluster) -
     port = next(iter(cluster.worker_ports.values()))
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"http://127.0.0.1:{port}/api/v1/epg/channels", timeout=5).status_code == 404
-    scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=cluster.headers(), timeout=10)
-    assert scrape.status_code == 200 and "tstv_encoder_up" in scrape.text
+    # Each worker's /metrics has the channels it owns, so a sum over workers counts each once.
+    for wid, port in cluster.worker_ports.items():
+        scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=cluster.headers(), timeout=10)
+        assert scrape.status_code == 200
+        up = re.findall(r'^tstv_encoder_up\{channel="(\w+)"\} (\S+)$', scrape.text, re.M)
+        assert sorted(up) == sorted((k, "1.0") for k, row in st.items() if row["worker_id"] == wid), up
     # The API replica serves the owners' encoder logs from the shared archive.
     r = cluster.get("/api/v1/admin/simlive/ch1/log?lines=5")
     assert r.status_code == 200 and r.json()["lines"], r.text
@@ -204,6 +209,29 @@ def test_operator_stop_and_start_through_the_api(cluster: Cluster) -> None:
     r = cluster.post("/api/v1/admin/simlive/cleanup")
     assert r.status_code == 200, r.text
     assert r.json()["channels_processed"] >= len(KEYS)
+
+
+def test_a_restart_the_owner_cannot_do_answers_503_and_keeps_the_channel_on_air(cluster: Cluster) -> None:
+    """As in a single process: the new run cannot start (here: the operator's source file for the
+    channel is not a video), the previous run stays on air, and the API says so."""
+    wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 60, "five encoders")
+    before = encoders(cluster.hls_dir)["ch3"][0][0]
+    bad = cluster.hls_dir.parent / "sources" / "ch3.mp4"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_bytes(b"not a video" * 100)
+    try:
+        r = cluster.post("/api/v1/admin/simlive/ch3/restart")
+    finally:
+        bad.unlink()
+    assert r.status_code == 503, r.text
+    assert r.json()["detail"] == "encoder_restart_failed"
+    assert "restart failed, previous run kept" in r.json()["error"]
+    assert encoders(cluster.hls_dir)["ch3"][0][0] == before
+    assert statuses(cluster)["ch3"]["running"] is True
+    # With the file gone the next restart goes through.
+    r = cluster.post("/api/v1/admin/simlive/ch3/restart")
+    assert r.status_code == 200, r.text
+    assert r.json()["pid"] != before
 
 
 def _cmdline_has(c: Cluster, key: str, needle: str) -> bool:

@@ -4,7 +4,8 @@ Operator actions write the wanted state (`encoder_wanted`) and `pg_notify('encod
 one transaction; the owning worker (see `encoder_ownership`) acts on it within a tick. Each action
 then polls the status the owner publishes (`encoder_status`) and answers once it took effect: start
 once an owner runs (or prepares) the encoder, stop once no owner runs it, restart once the owner has
-done the requested restart. Past `WAIT_SECONDS` the answer is the current status marked pending
+done the requested restart (503 `encoder_restart_failed` if it could not, the previous run kept on
+air, as in a single process). Past `WAIT_SECONDS` the answer is the current status marked pending
 (the router turns it into 202 with `Location: /api/v1/admin/simlive/status`).
 
 Same interface as `SimliveManager` for the routers and the metrics collector (`refresh_channels`,
@@ -77,6 +78,7 @@ class RemoteEncoders:
         self.root = Path(settings.hls_segment_dir)
         self._rows: dict[str, dict[str, Any]] = {}
         self._done: dict[str, int] = {}
+        self._failed: dict[str, int] = {}  # the owner's last restart request that failed
         self._listeners: list[RetentionListener] = []
 
     # ------------------------------------------------------------ status
@@ -108,10 +110,12 @@ class RemoteEncoders:
                     row.update({k: v for k, v in seen.items() if k in row})
                     row["worker_id"] = st.worker_id
                     self._done[key] = st.restart_seq_done
+                    self._failed[key] = int(seen.get("restart_seq_failed", -1))
                 else:  # the archive figures stay meaningful without an owner
                     for k in ("segment_count", "disk_bytes", "run_id", "kid", "last_error", "error"):
                         row[k] = seen.get(k, row[k])
                     self._done.pop(key, None)
+                    self._failed.pop(key, None)
             row["wanted"] = is_wanted
             if is_wanted and row["worker_id"] is None:
                 row["state"] = "starting"  # waiting for a worker to take it
@@ -184,9 +188,13 @@ class RemoteEncoders:
         if not row["wanted"]:
             raise ApiError(409, "not_running")
         seq = await self._set_wanted(key, True, bump=True)
-        return await self._until(
+        row = await self._until(
             key, lambda r: r["worker_id"] is not None and self._done.get(key, -1) >= seq and r["running"]
         )
+        if not row.get(PENDING) and self._failed.get(key, -1) >= seq:
+            # The owner kept the previous run on air: the same answer as a single process gives.
+            raise ApiError(503, "encoder_restart_failed", error=row["last_error"])
+        return row
 
     async def restart_if_running(self, key: str) -> bool:
         row = await self._known(key)

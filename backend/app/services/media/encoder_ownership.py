@@ -109,6 +109,7 @@ class Owned:
     task: asyncio.Task[None] | None = None
     target_seq: int = 0
     releasing: bool = False
+    seq_failed: int = -1  # the last restart request that failed (the previous run was kept)
 
 
 LeaderHook = Callable[[bool], Awaitable[None]]
@@ -386,6 +387,7 @@ class WorkerCoordinator:
                     "ownership: encoder action failed",
                     extra={"channel": key, "error": repr(task.exception())},
                 )
+                oc.seq_failed = oc.target_seq
             oc.seq_done = max(oc.seq_done, oc.target_seq)
             if oc.releasing:
                 await self._publish_one(key, oc, RELEASED)
@@ -395,7 +397,8 @@ class WorkerCoordinator:
     async def _publish_one(self, key: str, oc: Owned, worker_id: str) -> None:
         if key not in self.manager.channels:
             return
-        status = json.dumps(self.manager.status_of(key), default=str)
+        # restart_seq_failed: so the replica that asked can answer 503 like a single process does.
+        status = json.dumps({**self.manager.status_of(key), "restart_seq_failed": oc.seq_failed}, default=str)
         await self._q(
             "INSERT INTO encoder_status (channel_key, worker_id, status, restart_seq_done, published_at) "
             "VALUES ($1, $2, $3, $4, now()) ON CONFLICT (channel_key) DO UPDATE SET "

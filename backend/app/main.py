@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Container
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -237,8 +237,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Prometheus (issue 11): outermost, so every answer is counted.
     app.state.metrics = Metrics()
+
+    def channels_here() -> Container[str] | None:
+        """A worker reports the channels it owns (the other workers report theirs), so summing a
+        series over the workers counts each channel once."""
+        if settings.tstv_role != "worker":
+            return None
+        coordinator = getattr(app.state, "coordinator", None)
+        return coordinator.owned if coordinator is not None else ()
+
     app.state.metrics.watch_channels(
-        ChannelsCollector(lambda: getattr(app.state, "simlive", None), app.state.archive)
+        ChannelsCollector(lambda: getattr(app.state, "simlive", None), app.state.archive, channels_here)
     )
     app.state.metrics.watch_channels(FeedCollector(app.state.catalogue_feed))
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)

@@ -8,7 +8,7 @@ channel keys, so the number of series stays bounded whatever clients send.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any, Protocol
 
 from fastapi.exceptions import RequestValidationError
@@ -41,13 +41,22 @@ class ChannelsCollector(Collector):
     """Encoder and archive figures per channel, read from the SimLive manager and the archive index
     when Prometheus scrapes (nothing to keep in step)."""
 
-    def __init__(self, encoders: Callable[[], _Encoders | None], archive: _Archive) -> None:
+    def __init__(
+        self,
+        encoders: Callable[[], _Encoders | None],
+        archive: _Archive,
+        mine: Callable[[], Container[str] | None] = lambda: None,
+    ) -> None:
         self._encoders = encoders
         self._archive = archive
+        self._mine = mine  # the channels this process answers for; None: every channel
 
     def collect(self) -> Iterable[Metric]:
         manager = self._encoders()
         rows = manager.status() if manager is not None else []
+        mine = self._mine()
+        if mine is not None:
+            rows = [r for r in rows if r["channel_key"] in mine]
         ch = ["channel"]
         up = GaugeMetricFamily("tstv_encoder_up", "1 while the channel's encoder is running", labels=ch)
         state = GaugeMetricFamily(

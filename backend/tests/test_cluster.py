@@ -89,6 +89,25 @@ def encoders(hls: Path, keys: list[str] = KEYS) -> dict[str, list[tuple[int, int
     return found
 
 
+def orphans(c: Cluster) -> list[str]:
+    """FFmpeg processes of this cluster (archive, source cache, thumbnails: all under the archive's
+    parent) whose parent is not one of its live processes: what a killed worker left behind."""
+    root = f"{c.hls_dir.parent}/"
+    live = {p.pid for p in [*c.workers.values(), *c.apis] if p.poll() is None}
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if "ffmpeg" in cmd and root in cmd and state != "Z" and _ppid(int(entry)) not in live:
+            found.append(f"{entry}: {cmd[:200]}")
+    return found
+
+
 def statuses(c: Cluster) -> dict[str, dict[str, Any]]:
     r = c.get("/api/v1/admin/simlive/status")
     r.raise_for_status()
@@ -287,6 +306,7 @@ def test_kill_9_of_the_worker_holding_ch1_fails_over(cluster: Cluster) -> None:
     )
     assert isinstance(st, dict) and {row["worker_id"] for row in st.values()} == {survivor}
     assert all(ppid != victim_pid for ps in encoders(cluster.hls_dir).values() for _, ppid in ps)
+    assert wait_until(lambda: not orphans(cluster), 5, "no FFmpeg of the killed worker") is True
     # The archive: the new run starts after the old one's last segment; the live playlist shows one
     # discontinuity across the failover and no overlapping segments.
     wait_until(lambda: _runs(cluster.hls_dir, "ch1")[-1][1] >= 2, 60, "ch1 segments after the failover")

@@ -40,6 +40,7 @@ from tests.simlive_helpers import (
     segments,
     status_of,
 )
+from tests.stack import wait_until
 
 SEG = 6
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -482,3 +483,47 @@ async def test_upper_rungs_not_ready_join_later_without_a_gap(
 
 async def _gone(pid: int) -> bool:
     return not pid_alive(pid)
+
+
+_PREPARE_FOREVER = """
+import asyncio, sys
+from pathlib import Path
+from app.services.media.media_sources import SourceCache
+from tests.conftest import make_settings
+
+settings = make_settings("sqlite+aiosqlite:///unused.db", Path(sys.argv[1]))
+asyncio.run(SourceCache(settings).prepare("orph1", "Orphan", 3600, settings.ladder[0]))
+"""
+
+
+def _ffmpeg_under(root: Path) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError):
+            continue
+        if "ffmpeg" in cmd and f"{root}/" in cmd and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_a_source_preparation_dies_with_its_backend_even_on_kill_9(tmp_path: Path) -> None:
+    """Issue 13: a worker killed while it prepares a source leaves no FFmpeg behind (it would go on
+    writing the shared source cache)."""
+    hls = tmp_path / "hls"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PREPARE_FOREVER, str(hls)], cwd=Path(__file__).parent.parent
+    )
+    try:
+        wait_until(lambda: _ffmpeg_under(tmp_path), 60, "the preparing FFmpeg", every=0.1)
+        proc.kill()
+        proc.wait(timeout=10)
+        wait_until(lambda: not _ffmpeg_under(tmp_path), 5, "the FFmpeg to die with its parent", every=0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _ffmpeg_under(tmp_path):
+            os.kill(pid, signal.SIGKILL)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.ladder import Rung
+from app.services.media.child_processes import die_with_parent
 
 log = logging.getLogger("tstv.sources")
 
@@ -112,6 +113,7 @@ async def probe(ffmpeg: str, path: Path) -> MediaInfo:
         str(path),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=die_with_parent,
     )
     _, err = await proc.communicate()
     text = err.decode("utf-8", "replace")
@@ -361,7 +363,11 @@ class SourceCache:
             )
             with logfile.open("ab") as err:
                 proc = await asyncio.create_subprocess_exec(
-                    *args, stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL
+                    *args,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=err,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    preexec_fn=die_with_parent,
                 )
                 try:
                     await self._follow_progress(proc, channel_key, rung.name, loop_seconds, progress)

@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import inspect
 import json
 import logging
 import math
 import os
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +50,7 @@ from app.models import Channel
 from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
 from app.services.media import archive_layout as layout
 from app.services.media import encoder_log, retention
+from app.services.media.child_processes import die_with_parent
 from app.services.media.encoder_handover import wait_for_handover_point
 from app.services.media.media_sources import SourceCache, SourceError, ffmpeg_exe, playout_list, tail
 from app.services.media.thumbnails import SheetSet, ThumbnailStore
@@ -110,13 +109,6 @@ async def _settle(task: asyncio.Task[Any] | None, what: str, channel_key: str) -
             raise  # we were cancelled ourselves
     except Exception:
         log.exception(f"{what} failed", extra={"channel": channel_key})
-
-
-def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _atomic_write_json(path: Path, data: Any) -> None:
@@ -938,7 +930,7 @@ class SimliveManager:
                 stderr=logf,
                 env={**os.environ, "TZ": "UTC"},
                 start_new_session=True,
-                preexec_fn=_child_setup,
+                preexec_fn=die_with_parent,
             )
         rt.proc = proc
         rt.run = info

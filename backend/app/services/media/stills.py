@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import clock
 from app.services.media.archive_index import ArchiveIndex, Segment
+from app.services.media.child_processes import die_with_parent
 from app.services.playback import drm_service, rights
 
 log = logging.getLogger("tstv.stills")
@@ -218,6 +219,7 @@ class StillTaker:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                preexec_fn=die_with_parent,
             )
         except OSError as exc:
             raise StillUnavailable(f"cannot run ffmpeg: {exc}", RETRY_AFTER_FAILURE) from None

@@ -59,6 +59,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.services.media.archive_index import Segment
+from app.services.media.child_processes import die_with_parent_niced
 from app.services.media.media_sources import FPS, cache_dir, ffmpeg_exe
 
 log = logging.getLogger("tstv.thumbnails")
@@ -167,11 +168,6 @@ def ffmpeg_args(ffmpeg: str, source: Path, sheets: SheetSet, out_dir: Path) -> l
     return args
 
 
-def _lower_priority() -> None:  # pragma: no cover - runs in the child between fork and exec
-    with contextlib.suppress(OSError):
-        os.nice(10)
-
-
 class ThumbnailStore:
     """Builds and finds sheet sets: one FFmpeg at a time, never the same set twice at once."""
 
@@ -262,7 +258,7 @@ class ThumbnailStore:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                preexec_fn=_lower_priority,
+                preexec_fn=die_with_parent_niced,
             )
             try:
                 _, err = await asyncio.wait_for(proc.communicate(), FFMPEG_TIMEOUT)

@@ -40,8 +40,10 @@ trap cleanup EXIT INT TERM
 start() {  # name role port [extra env...]
   local name=$1 role=$2 port=$3
   shift 3
+  # The venv's python itself (bootstrap synced it), not `uv run`: the pid file must be the
+  # process a person kills to try a failure (`uv run` would leave its child running, orphaned).
   (cd "$here/backend" && exec env TSTV_ROLE="$role" PORT="$port" "$@" \
-    uv run --frozen python -m app.launcher) > "$state/$name.log" 2>&1 &
+    "$here/backend/.venv/bin/python" -m app.launcher) > "$state/$name.log" 2>&1 &
   pids+=($!)
   echo $! > "$state/$name.pid"
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import time
 import uuid
@@ -157,3 +158,30 @@ def first_frame_marker(raw: bytes) -> int:
 
 def frame_count(raw: bytes) -> int:
     return len(raw) // (GEN_WIDTH * GEN_HEIGHT)
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def ffmpeg_processes(under: Path) -> list[tuple[int, str]]:
+    """Live (not zombie) FFmpeg processes whose command line names a path under `under`, from
+    /proc: [(pid, command line)]."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if "ffmpeg" in cmd and f"{under}/" in cmd and state != "Z":
+            found.append((int(entry), cmd))
+    return found

@@ -30,7 +30,7 @@ from app.services.catalogue.seed import seed_channels
 from app.services.media import archive_layout as layout
 from app.services.media.encoder_ownership import JOBS_NS
 from tests.conftest import BACKEND_DIR
-from tests.simlive_helpers import segments
+from tests.simlive_helpers import ffmpeg_processes, parent_of, segments
 from tests.stack import Cluster, role_env, running_cluster, wait_until
 
 KEYS = ["ch1", "ch2", "ch3", "ch4", "ch5"]
@@ -60,52 +60,23 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield c
 
 
-def _ppid(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("PPid:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def encoders(hls: Path, keys: list[str] = KEYS) -> dict[str, list[tuple[int, int | None]]]:
     """FFmpeg processes writing into this archive, by channel: [(pid, parent pid)], from /proc."""
     found: dict[str, list[tuple[int, int | None]]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if "ffmpeg" not in cmd or f"{hls}/" not in cmd or state == "Z":
-            continue
+    for pid, cmd in ffmpeg_processes(hls):
         for key in keys:
             if f"{hls}/{key}/" in cmd:
-                found.setdefault(key, []).append((int(entry), _ppid(int(entry))))
+                found.setdefault(key, []).append((pid, parent_of(pid)))
     return found
 
 
 def orphans(c: Cluster) -> list[str]:
     """FFmpeg processes of this cluster (archive, source cache, thumbnails: all under the archive's
     parent) whose parent is not one of its live processes: what a killed worker left behind."""
-    root = f"{c.hls_dir.parent}/"
     live = {p.pid for p in [*c.workers.values(), *c.apis] if p.poll() is None}
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if "ffmpeg" in cmd and root in cmd and state != "Z" and _ppid(int(entry)) not in live:
-            found.append(f"{entry}: {cmd[:200]}")
-    return found
+    return [
+        f"{pid}: {cmd[:200]}" for pid, cmd in ffmpeg_processes(c.hls_dir.parent) if parent_of(pid) not in live
+    ]
 
 
 def statuses(c: Cluster) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, expect
 
 from app.ladder import DEFAULT_LADDER, parse_ladder
-from tests.browser import chromium, first_frame, new_viewer, playback, plays_on, screenshot, sign_in
+from tests.browser import Viewer, chromium, first_frame, new_viewer, playback, plays_on, screenshot, sign_in
 from tests.stack import PASSWORD, Cluster, add_short_loop_channel, running_cluster, wait_until
 from tests.test_cluster import _runs, _short_loops, alive_workers, encoders, orphans
 
@@ -56,6 +56,16 @@ def _channel(cluster: Cluster, key: str) -> dict[str, str]:
     channels = cluster.get("/api/v1/epg/channels").json()["channels"]
     found: dict[str, str] = next(c for c in channels if c["cdn_channel_key"] == key)
     return found
+
+
+def _watching_live(cluster: Cluster, browser: Browser, channel_id: str) -> Viewer:
+    """A signed-in viewer playing the channel live through nginx."""
+    assert cluster.front
+    v = new_viewer(browser)
+    sign_in(v.page, cluster.front, VIEWER, PASSWORD)
+    v.page.goto(f"{cluster.front}/watch/live/{channel_id}")
+    first_frame(v.page, within=30)
+    return v
 
 
 def test_rights_changed_through_one_replica_refuse_new_playback_through_the_other_within_a_second(
@@ -111,11 +121,8 @@ def test_live_keeps_playing_through_nginx_while_a_replica_is_killed(
     wait_until(
         lambda: cluster.get(f"/api/v1/tstv/live/{ch['id']}/manifest").status_code == 200, 120, "ch1 on air"
     )
-    v = new_viewer(playwright[1])
+    v = _watching_live(cluster, playwright[1], ch["id"])
     page = v.page
-    sign_in(page, cluster.front, VIEWER, PASSWORD)
-    page.goto(f"{cluster.front}/watch/live/{ch['id']}")
-    first_frame(page, within=30)
     plays_on(page, 3)
     victim = cluster.apis[0]
     victim.send_signal(signal.SIGKILL)
@@ -206,11 +213,8 @@ def test_a_worker_killed_under_a_viewer_fails_over_and_the_programme_plays_acros
     assert isinstance(found, tuple)
     entry_id, start, end = found
 
-    v = new_viewer(playwright[1])
+    v = _watching_live(cluster, playwright[1], ch["id"])
     page = v.page
-    sign_in(page, cluster.front, VIEWER, PASSWORD)
-    page.goto(f"{cluster.front}/watch/live/{ch['id']}")
-    first_frame(page, within=30)
     plays_on(page, 2)
     held = _encoder_of(cluster)
     assert held is not None

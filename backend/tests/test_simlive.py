@@ -32,6 +32,7 @@ from tests.conftest import login, make_settings
 from tests.simlive_helpers import (
     add_channel,
     decode,
+    ffmpeg_processes,
     first_frame_marker,
     frame_count,
     pid_alive,
@@ -496,19 +497,6 @@ asyncio.run(SourceCache(settings).prepare("orph1", "Orphan", 3600, settings.ladd
 """
 
 
-def _ffmpeg_under(root: Path) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, ValueError):
-            continue
-        if "ffmpeg" in cmd and f"{root}/" in cmd and state != "Z":
-            found.append(int(entry))
-    return found
-
-
 def test_a_source_preparation_dies_with_its_backend_even_on_kill_9(tmp_path: Path) -> None:
     """Issue 13: a worker killed while it prepares a source leaves no FFmpeg behind (it would go on
     writing the shared source cache)."""
@@ -517,13 +505,13 @@ def test_a_source_preparation_dies_with_its_backend_even_on_kill_9(tmp_path: Pat
         [sys.executable, "-c", _PREPARE_FOREVER, str(hls)], cwd=Path(__file__).parent.parent
     )
     try:
-        wait_until(lambda: _ffmpeg_under(tmp_path), 60, "the preparing FFmpeg", every=0.1)
+        wait_until(lambda: ffmpeg_processes(tmp_path), 60, "the preparing FFmpeg", every=0.1)
         proc.kill()
         proc.wait(timeout=10)
-        wait_until(lambda: not _ffmpeg_under(tmp_path), 5, "the FFmpeg to die with its parent", every=0.05)
+        wait_until(lambda: not ffmpeg_processes(tmp_path), 5, "the FFmpeg to die with its parent", every=0.05)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid in _ffmpeg_under(tmp_path):
+        for pid, _ in ffmpeg_processes(tmp_path):
             os.kill(pid, signal.SIGKILL)

@@ -36,4 +36,5 @@ cd "$here/backend"
 echo "== ruff" && uv run --frozen ruff check . && uv run --frozen ruff format --check .
 echo "== mypy" && uv run --frozen mypy app tests bench
 echo "== pytest"
-uv run --frozen pytest -p no:cacheprovider "$@"
+# The 15 slowest steps are printed: the whole command must stay within 30 minutes on 2 cores.
+uv run --frozen pytest -p no:cacheprovider --durations=15 "$@"

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 from sqlalchemy import delete, insert
@@ -160,28 +160,25 @@ def frame_count(raw: bytes) -> int:
     return len(raw) // (GEN_WIDTH * GEN_HEIGHT)
 
 
-def parent_of(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("PPid:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+class FFmpegProcess(NamedTuple):
+    pid: int
+    parent: int
+    cmd: str
 
 
-def ffmpeg_processes(under: Path) -> list[tuple[int, str]]:
+def ffmpeg_processes(under: Path) -> list[FFmpegProcess]:
     """Live (not zombie) FFmpeg processes whose command line names a path under `under`, from
-    /proc: [(pid, command line)]."""
+    /proc (state and parent pid from the one `stat` line)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
+            state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):  # gone meanwhile, or a stat line cut short
             continue
         if "ffmpeg" in cmd and f"{under}/" in cmd and state != "Z":
-            found.append((int(entry), cmd))
+            found.append(FFmpegProcess(int(entry), int(ppid), cmd))
     return found

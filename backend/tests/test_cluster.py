@@ -30,7 +30,7 @@ from app.services.catalogue.seed import seed_channels
 from app.services.media import archive_layout as layout
 from app.services.media.encoder_ownership import JOBS_NS
 from tests.conftest import BACKEND_DIR
-from tests.simlive_helpers import ffmpeg_processes, parent_of, segments
+from tests.simlive_helpers import ffmpeg_processes, segments
 from tests.stack import Cluster, role_env, running_cluster, wait_until
 
 KEYS = ["ch1", "ch2", "ch3", "ch4", "ch5"]
@@ -60,13 +60,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield c
 
 
-def encoders(hls: Path, keys: list[str] = KEYS) -> dict[str, list[tuple[int, int | None]]]:
+def encoders(hls: Path, keys: list[str] = KEYS) -> dict[str, list[tuple[int, int]]]:
     """FFmpeg processes writing into this archive, by channel: [(pid, parent pid)], from /proc."""
-    found: dict[str, list[tuple[int, int | None]]] = {}
-    for pid, cmd in ffmpeg_processes(hls):
+    found: dict[str, list[tuple[int, int]]] = {}
+    for p in ffmpeg_processes(hls):
         for key in keys:
-            if f"{hls}/{key}/" in cmd:
-                found.setdefault(key, []).append((pid, parent_of(pid)))
+            if f"{hls}/{key}/" in p.cmd:
+                found.setdefault(key, []).append((p.pid, p.parent))
     return found
 
 
@@ -74,9 +74,7 @@ def orphans(c: Cluster) -> list[str]:
     """FFmpeg processes of this cluster (archive, source cache, thumbnails: all under the archive's
     parent) whose parent is not one of its live processes: what a killed worker left behind."""
     live = {p.pid for p in [*c.workers.values(), *c.apis] if p.poll() is None}
-    return [
-        f"{pid}: {cmd[:200]}" for pid, cmd in ffmpeg_processes(c.hls_dir.parent) if parent_of(pid) not in live
-    ]
+    return [f"{p.pid}: {p.cmd[:200]}" for p in ffmpeg_processes(c.hls_dir.parent) if p.parent not in live]
 
 
 def statuses(c: Cluster) -> dict[str, dict[str, Any]]:

@@ -513,5 +513,5 @@ def test_a_source_preparation_dies_with_its_backend_even_on_kill_9(tmp_path: Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        for pid, _ in ffmpeg_processes(tmp_path):
-            os.kill(pid, signal.SIGKILL)
+        for p in ffmpeg_processes(tmp_path):
+            os.kill(p.pid, signal.SIGKILL)

@@ -326,3 +326,25 @@ def test_a_worker_that_loses_its_database_connection_stops_its_encoders(cluster:
     assert stopped_after is not None and stopped_after < 3.5, stopped_after
     print(f"\nencoders stopped {stopped_after:.2f} s after the lock connection was cut")
     wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 30, "encoders back")
+
+
+def test_a_worker_paused_past_the_fence_gives_its_channels_up_and_takes_them_again(cluster: Cluster) -> None:
+    """A worker whose ticks stall (a loaded start-up; here SIGSTOP) while its session survives: the
+    watchdog kills its encoders, and the worker must then give the channels up and take them again,
+    not keep holding channels it killed (seen: two channels preparing their sources at the fence
+    stayed off air for good)."""
+    wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 60, "five encoders")
+    pid = next(iter(alive_workers(cluster).values()))
+
+    def its_encoders() -> set[int]:
+        return {p for ps in encoders(cluster.hls_dir).values() for p, ppid in ps if ppid == pid}
+
+    before = its_encoders()
+    assert before
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(4)  # the stall under test, longer than FENCE_AFTER (2.5 s): not a wait for state
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: not before & its_encoders(), 10, "the watchdog to kill the paused worker's encoders")
+    wait_until(lambda: all_running_once(cluster, alive_workers(cluster)), 45, "every channel back on air")

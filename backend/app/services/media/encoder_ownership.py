@@ -16,8 +16,10 @@ workers the channels spread.
 
 Fencing: the lock connection is checked every tick (`TICK`, 1 s, each query with a 1.5 s timeout);
 a watchdog SIGKILLs every encoder this worker runs once no tick succeeded for `FENCE_AFTER` (2.5 s)
-and the tick loop then stops them and reconnects. A new owner that finds the channel's status
-freshly published by another worker (a worker that lost its connection rather than died) waits until
+and the tick loop then gives up every channel and reconnects, even when the tick was only slow
+(a loaded start-up) and the session survived, so no channel stays owned but killed. A new owner
+that finds the channel's status freshly published by another worker (a worker that lost its
+connection rather than died) waits until
 that publication is `FENCE_GRACE` old (measured by the database clock), by when the old owner has
 killed its encoders: two encoders of one channel never run together. A worker killed outright takes
 its encoders with it (PR_SET_PDEATHSIG) and the new owner starts after the same grace, at the
@@ -132,6 +134,7 @@ class WorkerCoordinator:
         self.jobs_started = False
         self.overloaded_since = math.inf
         self.last_ok = time.monotonic()
+        self.fenced = False  # the watchdog killed this session's encoders: it must be given up
         self.ticks = 0
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -168,6 +171,10 @@ class WorkerCoordinator:
             try:
                 if self.conn is not None and self.conn.is_closed():
                     raise ConnectionError("the lock connection closed")  # its locks are gone
+                if self.fenced:
+                    # A tick that was only slow still holds the locks of channels the watchdog
+                    # killed (and of starts it stopped): give them all up, let any worker retake.
+                    raise ConnectionError("fenced: no successful tick for FENCE_AFTER")
                 if self.conn is None:
                     await self._connect()
                 await asyncio.wait_for(self._tick(), 3 * QUERY_TIMEOUT)
@@ -185,8 +192,10 @@ class WorkerCoordinator:
         """Kill every encoder once the lock connection has not answered for FENCE_AFTER."""
         while True:
             await asyncio.sleep(0.25)
-            if time.monotonic() - self.last_ok > FENCE_AFTER and (self.owned or self.leader):
+            stale = time.monotonic() - self.last_ok > FENCE_AFTER
+            if stale and not self.fenced and (self.owned or self.leader):
                 log.warning("ownership: no database for %.1f s, killing encoders", FENCE_AFTER)
+                self.fenced = True
                 for key in list(self.owned):
                     self.manager.kill_now(key)
                 if self.leader:
@@ -235,6 +244,7 @@ class WorkerCoordinator:
         await self._give_up_everything(kill=True)
         if conn is not None:
             conn.terminate()
+        self.fenced = False
 
     async def _give_up_everything(self, kill: bool) -> None:
         if self.leader:

@@ -41,10 +41,12 @@ async def write_encoded_run(
     loop_seconds: int,
     keep: int | None = None,
     rungs: tuple[Rung, ...] | None = None,
+    keep_upper: int | None = None,
 ) -> layout.RunInfo:
     """Encode `seconds` (a multiple of `loop_seconds`) of the looped source as a run of
     `channel` whose first frame is at `start` and is frame 0 of the loop; index it. With `keep`,
-    only the first `keep` segments of each rendition stay (an encoder that stopped early). Every
+    only the first `keep` segments of each rendition stay (an encoder that stopped early); with
+    `keep_upper`, only the first `keep_upper` of the rungs above the base (indexed late). Every
     rung of the ladder (`rungs`, default the settings') is written; one rung makes a run like those
     from before the ladder."""
     assert channel.cdn_channel_key and seconds % loop_seconds == 0
@@ -94,14 +96,17 @@ async def write_encoded_run(
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()[-800:]
-    if keep is not None:
-        for rendition in info.renditions:
-            for path in (rdir / rendition).iterdir():
-                name = layout.parse_segment_name(path.name)
-                if name is not None and name.seq >= keep:
-                    path.unlink()
-            # FFmpeg's own playlist must not list them either: the index's poller tails it.
-            _drop_from_playlist(rdir / rendition / "index.m3u8", keep)
+    for rendition in info.renditions:
+        upper = rendition not in (layout.BASE_VIDEO, layout.AUDIO)
+        kept = keep_upper if upper and keep_upper is not None else keep
+        if kept is None:
+            continue
+        for path in (rdir / rendition).iterdir():
+            name = layout.parse_segment_name(path.name)
+            if name is not None and name.seq >= kept:
+                path.unlink()
+        # FFmpeg's own playlist must not list them either: the index's poller tails it.
+        _drop_from_playlist(rdir / rendition / "index.m3u8", kept)
     final = root / channel.cdn_channel_key / info.run_id
     final.parent.mkdir(parents=True, exist_ok=True)
     rdir.rename(final)

@@ -81,6 +81,17 @@ async def old_archive(app: FastAPI) -> Recorded:
     return Recorded(channel, entries)
 
 
+@pytest.fixture(scope="module")
+async def just_started(app: FastAPI) -> Recorded:
+    """A channel whose run has base-rung segments indexed and none yet of its upper rungs: the moment
+    after an encoder starts, when the index has seen the base rung's first file a scan before the
+    others'."""
+    start = _boundary(datetime.now(UTC).timestamp() - 2 * LOOP)
+    channel, entries = await create_recorded_channel(app, start, LOOP, 4)
+    await write_encoded_run(app, channel, start, 2 * LOOP, LOOP, keep_upper=0)
+    return Recorded(channel, entries)
+
+
 def _catchup(r: Recorded, i: int) -> str:
     return f"{API}/tstv/catchup/{r.channel.id}/manifest?schedule_entry_id={r.entries[i].id}"
 
@@ -183,6 +194,19 @@ async def test_live_and_startover_masters_list_the_ladder(
     _assert_ladder(master, ladder)
     assert media[0].playlist_type == "event"
     assert media[0].segments[0].current_program_date_time == on_air.start_time
+
+
+async def test_a_rung_not_yet_indexed_is_left_out_of_the_master(
+    app: FastAPI, client: httpx.AsyncClient, viewer_headers: dict[str, str], just_started: Recorded
+) -> None:
+    """Listed, it would be an empty media playlist, and (nothing measured) the lowest bandwidth: the
+    variant a player starts on."""
+    base = app.state.settings.ladder[0]
+    for url in (f"{API}/tstv/live/{just_started.channel.id}/manifest", _catchup(just_started, 0)):
+        master, media = await _variants(client, url, viewer_headers)
+        assert [p.stream_info.resolution for p in master.playlists] == [(base.width, base.height)], url
+        assert master.playlists[0].uri.startswith("manifest/video.m3u8?")
+        assert media[0].segments, url
 
 
 async def test_recording_master_lists_the_ladder(

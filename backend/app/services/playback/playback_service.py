@@ -424,15 +424,17 @@ class PlaybackService:
         lo, hi = video[0].start, video[-1].end
         audio = sample_durations(s for s in self.index.iter_range(key, AUDIO, lo, hi) if s.run == newest)
         path = self.settings.hls_segment_dir / newest.channel_key / newest.run_id
-        return tuple(
-            media_info_for_run(
-                path,
-                sample_durations(s for s in self.index.iter_range(key, r, lo, hi) if s.run == newest),
-                audio,
-                r,
-                newest.init_name(r),
-            )
+        samples = {
+            r: sample_durations(s for s in self.index.iter_range(key, r, lo, hi) if s.run == newest)
             for r in renditions
+        }
+        # An upper rung's first segment may be indexed a scan after the base rung's: listed before,
+        # its variant would be an empty playlist (and, without samples, the lowest bandwidth: the
+        # one a player starts on).
+        return tuple(
+            media_info_for_run(path, samples[r], audio, r, newest.init_name(r))
+            for r in renditions
+            if samples[r] or r == BASE_VIDEO
         )
 
     @staticmethod

@@ -408,8 +408,11 @@ class PlaybackService:
     def _read_media_info(self, spec: MediaPlaylistSpec) -> tuple[MediaInfo, ...]:
         """A run without a rung (written before the ladder, or before an upper rung was prepared) has
         no segments of it: a variant listing that rung would have a hole where that run plays. So the
-        master lists only the rungs every run in the range has; the base rung (`video`) is in every
-        run, old or new, so there is always at least one variant."""
+        master lists only the rungs every run in the range has, and of those only the ones whose
+        segments the index already holds (an upper rung's first file may be indexed a scan after the
+        base rung's; listed before, it would be an empty playlist and, nothing measured, the lowest
+        bandwidth: the variant a player starts on). The base rung (`video`) is in every run, old or
+        new, and the newest video segment is one of its, so there is always at least one variant."""
         d = self.settings.hls_segment_duration
         key = spec.channel_key
         runs = self.runs_in_range(key, spec.start, spec.end)
@@ -428,13 +431,10 @@ class PlaybackService:
             r: sample_durations(s for s in self.index.iter_range(key, r, lo, hi) if s.run == newest)
             for r in renditions
         }
-        # An upper rung's first segment may be indexed a scan after the base rung's: listed before,
-        # its variant would be an empty playlist (and, without samples, the lowest bandwidth: the
-        # one a player starts on).
         return tuple(
             media_info_for_run(path, samples[r], audio, r, newest.init_name(r))
             for r in renditions
-            if samples[r] or r == BASE_VIDEO
+            if samples[r]
         )
 
     @staticmethod

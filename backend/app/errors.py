@@ -7,11 +7,15 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+
+from app.db import database_unavailable
 
 log = logging.getLogger("tstv.errors")
 
@@ -66,7 +70,31 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+DATABASE_UNAVAILABLE = "database_unavailable"
+# Errors a database outage surfaces as (app/db.py `database_unavailable` says which of them do).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+def database_unavailable_response() -> JSONResponse:
+    return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers={"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            # A PostgreSQL restart: the client may retry; the pool reconnects on its own (app/db.py).
+            log.warning("database unavailable", extra={"error": repr(exc)[:300]})
+            return database_unavailable_response()
+        raise exc  # any other failure stays a 500 with its traceback
+
+    for cls in DATABASE_ERRORS:
+        app.add_exception_handler(cls, _database_error)
+
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code)

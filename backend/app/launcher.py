@@ -1,7 +1,7 @@
 """`make run`: migrate the database, start the nginx segment CDN when nginx is installed, then serve
 the platform (the seed and the SimLive encoders start inside the app).
 
-With TSTV_ROLE=api or worker (issue 13) it checks for PostgreSQL (exit status 2 with the reason
+With TSTV_ROLE=api or worker (docs/SCALING.md) it checks for PostgreSQL (exit status 2 with the reason
 otherwise), migrates under an advisory lock (several processes may start at once) and serves that
 role; no CDN is started (in a cluster the CDN is its own service)."""
 
@@ -22,7 +22,7 @@ from alembic.config import Config
 
 from app.config import BACKEND_DIR, Settings, get_settings
 from app.logging_setup import configure_logging
-from app.services.media.cdn_config import nginx_binary, write_cdn_conf
+from app.services.archive.cdn_config import nginx_binary, write_cdn_conf
 
 log = logging.getLogger("tstv.launcher")
 _PR_SET_PDEATHSIG = 1
@@ -41,8 +41,8 @@ def migrate_locked(database_url: str) -> None:
 
     import asyncpg
 
-    from app.services.catalogue.catalogue_feed import asyncpg_dsn
-    from app.services.media.encoder_ownership import MIGRATE_NS
+    from app.db import asyncpg_dsn
+    from app.services.encoders.ownership import MIGRATE_NS
 
     async def run() -> None:
         conn = await asyncpg.connect(asyncpg_dsn(database_url), timeout=30)
@@ -62,7 +62,9 @@ def start_cdn(settings: Settings, port: int) -> subprocess.Popen[bytes] | None:
         return None
     prefix = settings.hls_segment_dir.parent / "cdn"
     settings.hls_segment_dir.mkdir(parents=True, exist_ok=True)
-    conf = write_cdn_conf(settings.hls_segment_dir, port, prefix, host="0.0.0.0")
+    conf = write_cdn_conf(
+        settings.hls_segment_dir, port, prefix, host="0.0.0.0", signing_secret=settings.url_signing_secret
+    )
     with open(prefix / "nginx.out", "wb") as out:
         proc = subprocess.Popen(
             [nginx, "-p", str(prefix), "-c", str(conf)], stdout=out, stderr=out, preexec_fn=_die_with_parent

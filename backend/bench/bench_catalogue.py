@@ -1,5 +1,5 @@
-"""Catalogue benchmark (issue 5): both catch-up listings served over HTTP by the real app on
-PostgreSQL, with the seeded 5 channels x 14 days of schedule, a synthetic 7-day archive of every
+"""Catalogue benchmark (docs/PRODUCT.md, J3 and 'Targets'): both catch-up listings served over HTTP by the
+real app on PostgreSQL, with the seeded 5 channels x 14 days of schedule, a synthetic 7-day archive of every
 channel (empty segment files in the real layout) that grows by a segment per channel every 6 s
 while measuring, as SimLive's does, and 1,000 bookmarks on the viewer's profile.
 
@@ -40,9 +40,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import Settings
 from app.db import Database
 from app.models import Bookmark, ScheduleEntry
+from app.services.archive.archive_layout import RunInfo, read_run_info
 from app.services.catalogue.channel_catalogue import CHANNELS
 from app.services.catalogue.seed import seed_all
-from app.services.media.archive_layout import RunInfo, read_run_info
 from bench.served_app import (
     DEMO_PASSWORD,
     LoadResult,

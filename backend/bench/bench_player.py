@@ -1,5 +1,5 @@
-"""The web app's player, timed as a viewer feels it (issue 9): headless Chromium against the real
-stack (the built app served by the backend, real encoders, nginx, ClearKey), 10 times each:
+"""The web app's player, timed as a viewer feels it (docs/PRODUCT.md, 'Targets'): headless Chromium against
+the real stack (the built app served by the backend, real encoders, nginx, ClearKey), 10 times each:
 
   channel click -> first frame (live)      from Home, click a channel
   Start from Beginning -> first frame      in live, start the programme over

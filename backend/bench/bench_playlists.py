@@ -1,12 +1,17 @@
-"""Playlist benchmark (issue 4): a synthetic 7-day archive of five channels (100,800 segments per
-rendition each, empty files in the real layout), the served app over HTTP, wrk as the client.
+"""Playlist benchmark (docs/PRODUCT.md, 'Targets'): a synthetic 7-day archive of five channels (100,800
+segments per rendition each, empty files in the real layout), the served app over HTTP, wrk as the client.
 
     cd backend && uv run python -m bench.bench_playlists [--seconds 10] [--archive DIR] [--channels 50]
-        [--index-only] [--pairs N]
+        [--index-only] [--pairs N] [--accept-encoding gzip] [--gzip-playlists]
 
 Prints the index build time and memory, then p50/p95/p99 and throughput of catch-up master,
-catch-up media and start-over media playlists at 1 and 32 concurrent clients; with `--pairs N`,
-then N back-to-back master/media pairs at 32 clients and the median of their ratios (issue 13).
+catch-up media and start-over media playlists and catch-up MPDs (`?format=dash` with the playback
+token an MPD handed out: what a DASH player fetches, the counterpart of a media playlist) at 1 and
+32 concurrent clients; with `--pairs N`,
+then N back-to-back master/media pairs at 32 clients and the median of their ratios. With
+`--accept-encoding gzip` the client asks for compressed answers, as browsers do; with
+`--gzip-playlists` the app compresses playlists (GZIP_PLAYLISTS; docs/PERFORMANCE.md,
+"Compression"), and the bytes per answer are printed.
 
 With `--channels N` (N > 5) it also builds the index of 5 and of N synthetic channels x 7 days *fed
 through the index's parsing path*: the same names `write_run` puts on disk (one run a channel, both
@@ -34,10 +39,10 @@ from pathlib import Path
 
 import httpx
 
+from app.services.archive import archive_index
+from app.services.archive.archive_index import ArchiveIndex
+from app.services.archive.archive_layout import RENDITIONS, RunInfo, run_id_for, write_run_info
 from app.services.catalogue.channel_catalogue import CHANNELS
-from app.services.media import archive_index
-from app.services.media.archive_index import ArchiveIndex
-from app.services.media.archive_layout import RENDITIONS, RunInfo, run_id_for, write_run_info
 from bench.served_app import (
     TABLE_HEADER,
     LoadResult,
@@ -189,6 +194,12 @@ def pick_paths(base: str, token: str) -> dict[str, list[str]]:
                 for line in body.text.splitlines()
                 if 'URI="' in line
             ]
+        mpds: list[str] = []
+        for url in masters:
+            body = c.get(url + "&format=dash")
+            body.raise_for_status()
+            pb = body.text.split("/api/v1/drm/license?pb=", 1)[1].split("<", 1)[0]
+            mpds.append(f"{url}&format=dash&pb={pb}")
         startover: list[str] = []
         for ch in channels:
             if not (ch["now"] and ch["now"]["startover_eligible"]):
@@ -199,7 +210,12 @@ def pick_paths(base: str, token: str) -> dict[str, list[str]]:
                 continue
             prefix = url.split("?")[0].rsplit("/", 1)[0] + "/"
             startover += [prefix + line for line in body.text.splitlines() if line.startswith("manifest/")]
-    return {"catch-up master": masters, "catch-up media": media, "start-over media": startover}
+    return {
+        "catch-up master": masters,
+        "catch-up media": media,
+        "catch-up MPD": mpds,
+        "start-over media": startover,
+    }
 
 
 def channel_weeks(segments: int) -> float:
@@ -208,6 +224,19 @@ def channel_weeks(segments: int) -> float:
 
 def loadavg() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
+
+
+def answer_sizes(base: str, token: str, scenarios: dict[str, list[str]], accept_encoding: str | None) -> None:
+    """Mean bytes on the wire per answer of each scenario (its first 20 URLs), as the client asks."""
+    headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": accept_encoding or "identity"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+        for name, paths in scenarios.items():
+            sizes = []
+            for path in paths[:20]:
+                with c.stream("GET", path) as r:
+                    sizes.append(sum(len(chunk) for chunk in r.iter_raw()))
+            coding = r.headers.get("content-encoding", "none")
+            print(f"  {name}: {statistics.mean(sizes):,.0f} bytes per answer on the wire ({coding})")
 
 
 def paired(base: str, token: str, masters: list[str], media: list[str], pairs: int, seconds: int) -> None:
@@ -234,27 +263,38 @@ def paired(base: str, token: str, masters: list[str], media: list[str], pairs: i
     )
 
 
-async def serve_and_load(root: Path, seconds: int, pairs: int = 0) -> list[LoadResult]:
+async def serve_and_load(
+    root: Path, seconds: int, pairs: int = 0, accept_encoding: str | None = None, gzip_playlists: bool = False
+) -> list[LoadResult]:
     results: list[LoadResult] = []
     async with throwaway_database() as db:
-        with served_app(db, root) as base:
+        with served_app(db, root, GZIP_PLAYLISTS=str(gzip_playlists).lower()) as base:
             token = login(base)
             await analyze(db)
             scenarios = pick_paths(base, token)
+            answer_sizes(base, token, scenarios, accept_encoding)
             for name, paths in scenarios.items():
                 print(f"  {name}: {len(paths)} distinct URLs")
                 if not paths:
                     raise SystemExit(f"no URLs for {name}: is the archive current?")
                 for conns in (1, 32):
-                    run_wrk(base, token, paths, name, conns, 2)  # warm-up
-                    results.append(run_wrk(base, token, paths, name, conns, seconds))
+                    run_wrk(base, token, paths, name, conns, 2, accept_encoding)  # warm-up
+                    results.append(run_wrk(base, token, paths, name, conns, seconds, accept_encoding))
                     print("  " + results[-1].row() + f" load {loadavg()}")
             if pairs:
                 paired(base, token, scenarios["catch-up master"], scenarios["catch-up media"], pairs, seconds)
     return results
 
 
-async def main(seconds: int, archive_dir: Path | None, channels: int, index_only: bool, pairs: int) -> None:
+async def main(
+    seconds: int,
+    archive_dir: Path | None,
+    channels: int,
+    index_only: bool,
+    pairs: int,
+    accept_encoding: str | None = None,
+    gzip_playlists: bool = False,
+) -> None:
     root = archive_dir or Path(tempfile.mkdtemp(prefix="tstv-bench-archive-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"archive: {root}")
@@ -268,7 +308,9 @@ async def main(seconds: int, archive_dir: Path | None, channels: int, index_only
             fed_s, fed_mib, fed_segments = measure_fed(n, names)
             sizes.append((f"{n} channels, names fed", fed_s, fed_mib, fed_segments, loadavg()))
             print(f"fed index of {n} channels: {fed_s:.2f} s for {fed_segments:,} video segments (x2)")
-    results = [] if index_only else await serve_and_load(root, seconds, pairs)
+    results = (
+        [] if index_only else await serve_and_load(root, seconds, pairs, accept_encoding, gzip_playlists)
+    )
     print()
     if results:
         print(f"load average while measuring: {os.getloadavg()[0]:.2f} (2 cores)")
@@ -302,5 +344,17 @@ if __name__ == "__main__":
         default=0,
         help="then this many master/media pairs at 32 clients, order alternating",
     )
+    parser.add_argument("--accept-encoding", default=None, help="the clients' Accept-Encoding, e.g. gzip")
+    parser.add_argument("--gzip-playlists", action="store_true", help="serve with GZIP_PLAYLISTS=true")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.archive, args.channels, args.index_only, args.pairs))
+    asyncio.run(
+        main(
+            args.seconds,
+            args.archive,
+            args.channels,
+            args.index_only,
+            args.pairs,
+            args.accept_encoding,
+            args.gzip_playlists,
+        )
+    )

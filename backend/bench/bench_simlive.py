@@ -1,11 +1,11 @@
 """SimLive cost: CPU and RSS of each encoder with all five channels on air (target ≤ 2 % of a core and
-≤ 64 MB each, SPEC §6).
+≤ 64 MB each: docs/PRODUCT.md, 'Targets').
 
     cd backend && uv run python bench/bench_simlive.py [--seconds 60] [--workdir ../var/bench] [--cold]
 
 Uses an SQLite database and an archive under --workdir (sources are generated once per ladder rung
 and cached there; `--cold` empties that cache first and reports how long each rung took), starts
-the five seeded channels through the real SimliveManager, waits until every channel is on air and
+the five seeded channels through the real EncoderSupervisor, waits until every channel is on air and
 then until every channel's encoder carries the whole ladder (upper rungs still being prepared join
 by a handover), then samples each FFmpeg child with psutil for --seconds and prints a table with the
 archive each channel writes per day (all rungs and audio). The backend process's own CPU is shown
@@ -33,7 +33,7 @@ sys.path.insert(0, str(BACKEND_DIR))
 from app.config import REPO_DIR, Settings  # noqa: E402
 from app.db import Database  # noqa: E402
 from app.services.catalogue.seed import seed_all  # noqa: E402
-from app.services.media.simlive_manager import SimliveManager  # noqa: E402
+from app.services.encoders.supervisor import EncoderSupervisor  # noqa: E402
 
 
 def migrate(url: str) -> None:
@@ -43,7 +43,7 @@ def migrate(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
-def _full_ladder(manager: SimliveManager) -> bool:
+def _full_ladder(manager: EncoderSupervisor) -> bool:
     """Every channel's live encoder carries every rung, none is still being replaced, and its run
     has written a segment."""
     want = len(manager.settings.ladder)
@@ -76,7 +76,7 @@ async def run(seconds: float, workdir: Path, cold: bool) -> int:
     db = Database(settings)
     async with db.sessionmaker() as session:
         await seed_all(session, settings)
-    manager = SimliveManager(settings, db.sessionmaker)
+    manager = EncoderSupervisor(settings, db.sessionmaker)
     await manager.startup()
     keys = manager.start_wanted()
     print(f"started {', '.join(keys)}; preparing sources / waiting for the first segments ...", flush=True)
@@ -84,7 +84,7 @@ async def run(seconds: float, workdir: Path, cold: bool) -> int:
     try:
         while True:
             rows = manager.status()
-            if all(r["running"] and r["segment_count"] >= 2 for r in rows):
+            if all(r.running and r.segment_count >= 2 for r in rows):
                 break
             if time.monotonic() - t0 > 300:
                 print("channels did not come up:", rows, file=sys.stderr)
@@ -104,8 +104,8 @@ async def run(seconds: float, workdir: Path, cold: bool) -> int:
                 print(f"  {name:<50} {took:6.1f}")
         print(f"measuring {seconds:.0f} s", flush=True)
         rows = manager.status()
-        procs = {r["channel_key"]: psutil.Process(r["pid"]) for r in rows}
-        disk0 = {r["channel_key"]: r["disk_bytes"] for r in rows}
+        procs = {r.channel_key: psutil.Process(r.pid) for r in rows}
+        disk0 = {r.channel_key: r.disk_bytes for r in rows}
         me = psutil.Process()
         start_cpu = {k: sum(p.cpu_times()[:2]) for k, p in procs.items()}
         me_cpu0 = sum(me.cpu_times()[:2])
@@ -116,7 +116,7 @@ async def run(seconds: float, workdir: Path, cold: bool) -> int:
                 rss[k].append(p.memory_info().rss)
             await asyncio.sleep(2)
         wall = time.monotonic() - w0
-        disk1 = {r["channel_key"]: r["disk_bytes"] for r in manager.status()}
+        disk1 = {r.channel_key: r.disk_bytes for r in manager.status()}
         print()
         print(
             f"{'channel':<8} {'pid':>8} {'CPU % of a core':>16} {'RSS mean MB':>12} {'RSS max MB':>11}"

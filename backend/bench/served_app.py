@@ -130,7 +130,7 @@ local paths = {%s}
 local i = 0
 request = function()
   i = i %% #paths + 1
-  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer %s"})
+  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer %s"%s})
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%f %%f %%f %%d\\n", summary.requests, summary.duration,
@@ -142,11 +142,19 @@ end
 
 
 def run_wrk(
-    base: str, token: str, paths: list[str], name: str, connections: int, seconds: int = 10
+    base: str,
+    token: str,
+    paths: list[str],
+    name: str,
+    connections: int,
+    seconds: int = 10,
+    accept_encoding: str | None = None,
 ) -> LoadResult:
-    """wrk with `connections` concurrent clients cycling through `paths` (non-2xx count as errors)."""
+    """wrk with `connections` concurrent clients cycling through `paths` (non-2xx count as errors),
+    sending `Accept-Encoding` when given (wrk sends none of its own, and never decodes)."""
+    extra = f', ["Accept-Encoding"] = "{accept_encoding}"' if accept_encoding else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(_LUA % (", ".join(f'"{p}"' for p in paths), token))
+        f.write(_LUA % (", ".join(f'"{p}"' for p in paths), token, extra))
     out = subprocess.run(
         [
             "wrk",

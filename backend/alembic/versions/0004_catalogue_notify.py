@@ -1,6 +1,6 @@
 """catalogue version notifications: the version triggers also pg_notify('catalogue_version', v)
 
-Every API process LISTENs on `catalogue_version` (app/services/catalogue/catalogue_feed.py) and so knows
+Every API process LISTENs on `catalogue_version` (app/catalogue_version.py) and so knows
 the catalogue version without reading it per request: a master playlist needs no database round
 trip. The notification is sent on commit (never for a rolled-back change), after the version
 moved, with the new version as its payload. SQLite has no notifications: unchanged there.

@@ -1,6 +1,6 @@
 """cluster state: wanted encoder state, encoder status published by owners, worker registrations
 
-For TSTV_ROLE=api / worker (issue 13): the wanted state moves from `.simlive/state.json` into
+For TSTV_ROLE=api / worker (docs/SCALING.md): the wanted state moves from `.simlive/state.json` into
 `encoder_wanted`; the worker owning a channel (by a PostgreSQL advisory lock) publishes its status
 into `encoder_status`; workers register in `cluster_workers`. Plain tables, the same on SQLite
 (where only TSTV_ROLE=all runs and nothing writes them).

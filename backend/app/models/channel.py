@@ -18,7 +18,7 @@ class Channel(Base):
     number: Mapped[int] = mapped_column(Integer, unique=True)
     logo_url: Mapped[str | None] = mapped_column(String(500))
     genre: Mapped[str | None] = mapped_column(String(60))
-    # Length of the SimLive source loop; one schedule entry per loop (SPEC §5).
+    # Length of the SimLive source loop; one schedule entry per loop (docs/PRODUCT.md, 'Media pipeline').
     loop_seconds: Mapped[int | None] = mapped_column(Integer)
 
     # TSTV additions

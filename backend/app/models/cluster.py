@@ -1,4 +1,4 @@
-"""Shared state of api and worker processes (issue 13): the operators' wanted encoder state, what
+"""Shared state of api and worker processes (docs/SCALING.md): the operators' wanted encoder state, what
 the owning workers publish about their encoders, and the workers' registrations."""
 
 from __future__ import annotations
@@ -59,4 +59,6 @@ class LoginFailure(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), index=True)
+    # The client address it came from (the throttle counts per address and per e-mail and address).
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Uuid
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
@@ -20,6 +20,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer")
     subscription_active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A disabled account signs in nowhere and its tokens are refused (the row stays: its history).
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Tokens carry the epoch they were issued under; raising it (new password, new role) ends them all.
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     profiles: Mapped[list[Profile]] = relationship(back_populates="user", order_by="Profile.created_at")
 
@@ -34,3 +38,13 @@ class Profile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="profiles")
+
+
+class RevokedToken(Base):
+    """A signed-out access token (its `jti`), refused until it would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

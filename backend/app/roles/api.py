@@ -1,20 +1,11 @@
-"""TSTV_ROLE=api. An API replica: HTTP only (no encoders, no jobs); PostgreSQL only.
-
-`python -m app.roles.api` migrates and serves (PORT/HOST); `uvicorn --factory app.roles.api:app_factory`
-serves only."""
+"""TSTV_ROLE=api. An API replica: HTTP only (no encoders, no jobs); PostgreSQL only. Entry points:
+`app/roles/__init__.py`."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from app.roles import app_factory_of, run_as
 
-from app.roles import factory_for
-
-
-def app_factory() -> FastAPI:
-    return factory_for("api")
-
+app_factory = app_factory_of("api")
 
 if __name__ == "__main__":
-    from app.launcher import main
-
-    main("api")
+    run_as("api")

@@ -1,21 +1,11 @@
 """TSTV_ROLE=worker. An encoder worker: the SimLive encoders it owns and, as jobs leader, the
-background jobs; /healthz and /metrics only; PostgreSQL only.
-
-`python -m app.roles.worker` migrates and serves (PORT/HOST);
-`uvicorn --factory app.roles.worker:app_factory` serves only."""
+background jobs; /healthz and /metrics only; PostgreSQL only. Entry points: `app/roles/__init__.py`."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from app.roles import app_factory_of, run_as
 
-from app.roles import factory_for
-
-
-def app_factory() -> FastAPI:
-    return factory_for("worker")
-
+app_factory = app_factory_of("worker")
 
 if __name__ == "__main__":
-    from app.launcher import main
-
-    main("worker")
+    run_as("worker")

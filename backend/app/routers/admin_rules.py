@@ -1,4 +1,4 @@
-"""Operator endpoints for the TSTV rules (SPEC J5, §4). Admin token required (viewer: 403)."""
+"""Operator endpoints for the TSTV rules (docs/PRODUCT.md, J5). Admin token required (viewer: 403)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from app.deps import AdminDep, SessionDep
 from app.errors import ApiError
 from app.models import Channel
-from app.routers._common import ADMIN, INVALID, errors, field_error, invalid, refusal
+from app.routers.route_answers import ADMIN, INVALID, errors, field_error, invalid, refusal, same_named
 from app.schemas.epg import ScheduleEntryOut
 from app.schemas.patterns import CHANNEL_REF
 from app.schemas.rules import ChannelRulesIn, ChannelRulesOut, EntryRightsIn, RulesOut
@@ -23,12 +23,8 @@ def _rules(c: Channel) -> ChannelRulesOut:
     return ChannelRulesOut(
         channel_id=c.id,
         channel_name=c.name,
-        cdn_channel_key=c.cdn_channel_key,
-        tstv_enabled=c.tstv_enabled,
-        startover_enabled=c.startover_enabled,
-        catchup_enabled=c.catchup_enabled,
-        cutv_window_hours=c.cutv_window_hours,
-        catchup_window_hours=c.catchup_window_hours,
+        **same_named(c, "cdn_channel_key", "tstv_enabled", "startover_enabled", "catchup_enabled"),
+        **same_named(c, "cutv_window_hours", "catchup_window_hours"),
     )
 
 

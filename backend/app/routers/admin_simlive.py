@@ -1,7 +1,9 @@
-"""Operators' control of the SimLive encoders and of retention (SPEC J7)."""
+"""Operators' control of the SimLive encoders and of retention (docs/PRODUCT.md, J7)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,9 +11,9 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
-from app.deps import AdminDep, SessionDep
+from app.deps import AdminDep, SessionDep, encoders_of
 from app.errors import ApiError
-from app.routers._common import ADMIN, INVALID, ChannelKey, errors, refusal
+from app.routers.route_answers import ADMIN, INVALID, Answer, ChannelKey, errors, refusal
 from app.schemas.errors import EncoderErrorOut
 from app.schemas.simlive import (
     ChannelCleanupOut,
@@ -21,10 +23,11 @@ from app.schemas.simlive import (
     SimliveChannelStatus,
     SimliveStatusOut,
 )
+from app.services.archive.archive_layout import is_channel_key
 from app.services.catalogue.schedule_service import on_air_by_channel_key
-from app.services.media.archive_layout import is_channel_key
-from app.services.media.encoder_log import MAX_LINES
-from app.services.media.simlive_manager import SimliveManager
+from app.services.encoders.encoder_log import MAX_LINES
+from app.services.encoders.encoder_status import ChannelEncoderStatus
+from app.services.encoders.encoders import Encoders
 
 router = APIRouter(prefix="/admin/simlive", tags=["admin", "simlive"])
 
@@ -40,26 +43,26 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _manager(request: Request) -> SimliveManager:
-    manager: SimliveManager | None = getattr(request.app.state, "simlive", None)
-    if manager is None:
-        raise ApiError(503, "simlive_unavailable")
-    return manager
-
-
 def _checked(channel_key: str) -> str:
     if not is_channel_key(channel_key):
         raise ApiError(404, "channel_not_found")
     return channel_key
 
 
-async def _with_on_air(session: AsyncSession, rows: list[dict[str, Any]]) -> list[SimliveChannelStatus]:
-    """Status rows with the programme each channel has on air (one query for all of them)."""
-    on_air = await on_air_by_channel_key(session, [r["channel_key"] for r in rows], clock.now())
+def _api_status(status: ChannelEncoderStatus) -> SimliveChannelStatus:
+    """The API's form of an encoder's status: `error` is its older name for `last_error`."""
+    fields = asdict(status)
+    del fields["pending"]  # said by the answer's status code (`_out`)
+    return SimliveChannelStatus(**fields, error=status.last_error)
+
+
+async def _with_on_air(session: AsyncSession, rows: list[ChannelEncoderStatus]) -> list[SimliveChannelStatus]:
+    """Statuses with the programme each channel has on air (one query for all of them)."""
+    on_air = await on_air_by_channel_key(session, [r.channel_key for r in rows], clock.now())
     out = []
     for row in rows:
-        entry = on_air.get(row["channel_key"])
-        status = SimliveChannelStatus.model_validate(row)
+        entry = on_air.get(row.channel_key)
+        status = _api_status(row)
         if entry is not None:
             status.on_air = OnAirOut(
                 schedule_entry_id=entry.id,
@@ -72,9 +75,9 @@ async def _with_on_air(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
 
 
 async def _out(
-    session: AsyncSession, row: dict[str, Any], response: Response | None = None
+    session: AsyncSession, row: ChannelEncoderStatus, response: Response | None = None
 ) -> SimliveChannelStatus:
-    if row.pop("_pending", False) and response is not None:
+    if row.pending and response is not None:
         response.status_code = 202
         response.headers["Location"] = STATUS_PATH
     return (await _with_on_air(session, [row]))[0]
@@ -82,7 +85,7 @@ async def _out(
 
 @router.get("/status", response_model=SimliveStatusOut, responses=errors(*ADMIN, _UNAVAILABLE))
 async def status_endpoint(request: Request, session: SessionDep, _admin: AdminDep) -> SimliveStatusOut:
-    manager = _manager(request)
+    manager = encoders_of(request)
     await manager.refresh_channels()
     return SimliveStatusOut(channels=await _with_on_air(session, manager.status()))
 
@@ -100,7 +103,7 @@ async def log_endpoint(
 ) -> EncoderLogOut:
     """The tail of the channel's own encoder log (FFmpeg's warnings and one line per run start),
     at most `lines` lines and 256 KiB, read from the end of the file."""
-    found = await _manager(request).log_tail(_checked(channel_key), lines)
+    found = await encoders_of(request).log_tail(_checked(channel_key), lines)
     return EncoderLogOut(
         channel_key=channel_key,
         lines=found.lines,
@@ -112,7 +115,7 @@ async def log_endpoint(
 
 @router.post("/cleanup", response_model=CleanupOut, responses=errors(*ADMIN, _UNAVAILABLE))
 async def cleanup_endpoint(request: Request, _admin: AdminDep) -> CleanupOut:
-    result = await _manager(request).cleanup()
+    result = await encoders_of(request).cleanup()
     return CleanupOut(
         channels_processed=result.channels_processed,
         total_segments_deleted=result.total_segments_deleted,
@@ -130,39 +133,29 @@ async def cleanup_endpoint(request: Request, _admin: AdminDep) -> CleanupOut:
     )
 
 
-@router.post(
-    "/{channel_key}/start",
-    response_model=SimliveChannelStatus,
-    responses=errors(*_CONTROL, refusal(409, "already_running")) | _ACCEPTED,
+_NOT_RUNNING = refusal(409, "not_running")
+_RESTART_FAILED = refusal(
+    503, "encoder_restart_failed", why="the new encoder did not start", model=EncoderErrorOut
 )
-async def start_endpoint(
-    channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
-) -> SimliveChannelStatus:
-    return await _out(session, await _manager(request).start(_checked(channel_key)), response)
 
 
-@router.post(
-    "/{channel_key}/stop",
-    response_model=SimliveChannelStatus,
-    responses=errors(*_CONTROL, refusal(409, "not_running")) | _ACCEPTED,
-)
-async def stop_endpoint(
-    channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
-) -> SimliveChannelStatus:
-    return await _out(session, await _manager(request).stop(_checked(channel_key)), response)
+def _control_endpoint(
+    action: str, control: Callable[[Encoders, str], Awaitable[ChannelEncoderStatus]], *own: Answer
+) -> None:
+    """Start, stop and restart differ only in what they ask the encoders and how that can be
+    refused; the name keeps the operation id the typed client knows."""
+
+    async def endpoint(
+        channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
+    ) -> SimliveChannelStatus:
+        return await _out(session, await control(encoders_of(request), _checked(channel_key)), response)
+
+    endpoint.__name__ = endpoint.__qualname__ = f"{action}_endpoint"
+    answers = errors(*_CONTROL, *own) | _ACCEPTED
+    path = f"/{{channel_key}}/{action}"
+    router.post(path, response_model=SimliveChannelStatus, responses=answers)(endpoint)
 
 
-@router.post(
-    "/{channel_key}/restart",
-    response_model=SimliveChannelStatus,
-    responses=errors(
-        *_CONTROL,
-        refusal(409, "not_running"),
-        refusal(503, "encoder_restart_failed", why="the new encoder did not start", model=EncoderErrorOut),
-    )
-    | _ACCEPTED,
-)
-async def restart_endpoint(
-    channel_key: ChannelKey, request: Request, response: Response, session: SessionDep, _admin: AdminDep
-) -> SimliveChannelStatus:
-    return await _out(session, await _manager(request).restart(_checked(channel_key)), response)
+_control_endpoint("start", lambda encoders, key: encoders.start(key), refusal(409, "already_running"))
+_control_endpoint("stop", lambda encoders, key: encoders.stop(key), _NOT_RUNNING)
+_control_endpoint("restart", lambda encoders, key: encoders.restart(key), _NOT_RUNNING, _RESTART_FAILED)

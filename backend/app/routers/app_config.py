@@ -23,7 +23,7 @@ async def app_config(settings: SettingsDep) -> AppConfigOut:
     accounts = [
         DemoAccountOut(
             email=a.email,
-            password=settings.tstv_demo_password,
+            password=settings.demo_password,
             role=a.role,
             description=_DESCRIPTIONS.get(a.email, a.profile_name),
         )

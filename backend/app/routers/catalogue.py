@@ -1,4 +1,4 @@
-"""The catch-up catalogue: TSTV channels, a channel's catch-up, a day's catch-up (SPEC J3, §4)."""
+"""The catch-up catalogue: TSTV channels, a channel's catch-up, a day's catch-up (docs/PRODUCT.md, J3)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app import clock
-from app.db import Database
-from app.deps import SessionDep, ViewerDep
+from app.deps import SessionDep, ViewerDep, archive_of, database_of
 from app.errors import ApiError
-from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, refusal
+from app.routers.route_answers import UNAUTHENTICATED, day_in_window, errors, profile_answers, refusal
 from app.schemas.catalogue import (
     CHANNEL_LISTING_JSON,
     DAY_LISTING_JSON,
@@ -40,7 +39,6 @@ from app.services.accounts.auth_service import TokenClaims
 from app.services.catalogue import catalogue_service
 from app.services.catalogue.catalogue_cache import ListingCache
 from app.services.catalogue.catalogue_service import CatchupItem, CatchupPage, SharedPage
-from app.services.playback.rights import ArchiveView
 from app.services.viewing.profile_select import resolve_profile
 from app.timezones import TzQuery, local_day
 
@@ -67,7 +65,7 @@ _gates: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Semaphore] = weakref.Weak
 async def _reader(request: Request) -> AsyncIterator[AsyncConnection]:
     """A connection of the read-only autocommit pool (no BEGIN/ROLLBACK round trips), once the
     process has fewer than `_MAX_READERS` listings on the database."""
-    engine = cast(Database, request.app.state.db).reader_engine
+    engine = database_of(request).reader_engine
     gate = _gates.get(engine)
     if gate is None:
         size = getattr(engine.pool, "size", None)
@@ -79,10 +77,6 @@ async def _reader(request: Request) -> AsyncIterator[AsyncConnection]:
 
 def _cache(request: Request) -> ListingCache:
     return cast(ListingCache, request.app.state.catalogue_cache)
-
-
-def _archive(request: Request) -> ArchiveView:
-    return cast(ArchiveView, request.app.state.archive)
 
 
 async def _profile(conn: AsyncConnection, claims: TokenClaims, explicit: uuid.UUID | None) -> uuid.UUID:
@@ -165,7 +159,7 @@ async def tstv_channels(session: SessionDep, _claims: ViewerDep) -> TstvChannels
 @router.get(
     "/catchup",
     response_model=CatchupDayListOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, _CHANNEL_NOT_FOUND, _OUTSIDE_WINDOW, INVALID),
+    responses=profile_answers(_CHANNEL_NOT_FOUND, _OUTSIDE_WINDOW),
 )
 async def catchup_by_date(
     request: Request,
@@ -185,23 +179,15 @@ async def catchup_by_date(
     now = clock.now()
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
-    day, earliest = date or today, today - timedelta(days=CATCHUP_DAYS_BACK)
-    if not earliest <= day <= today:
-        # Not a 422: which days are valid depends on the clock, which the schema cannot say.
-        raise ApiError(
-            404,
-            "date_outside_catchup_window",
-            loc=["query", "date"],
-            earliest=earliest.isoformat(),
-            latest=today.isoformat(),
-        )
+    earliest = today - timedelta(days=CATCHUP_DAYS_BACK)
+    day = day_in_window(date, today, earliest, today, "date_outside_catchup_window")
     day_start, day_end = local_day(day, zone)
     async with _reader(request) as conn:
         profile = await _profile(conn, claims, profile_id)
         page = await catalogue_service.day_catchup(
             conn,
             _cache(request),
-            _archive(request),
+            archive_of(request),
             profile,
             now,
             day_start,
@@ -227,7 +213,7 @@ async def catchup_by_date(
 @router.get(
     "/catchup/{channel_id}",
     response_model=CatchupChannelListOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, _CHANNEL_NOT_FOUND, INVALID),
+    responses=profile_answers(_CHANNEL_NOT_FOUND),
 )
 async def catchup_by_channel(
     request: Request,
@@ -240,7 +226,7 @@ async def catchup_by_channel(
     async with _reader(request) as conn:
         profile = await _profile(conn, claims, profile_id)
         channel, page = await catalogue_service.channel_catchup(
-            conn, _cache(request), _archive(request), channel_id, profile, clock.now(), limit, offset
+            conn, _cache(request), archive_of(request), channel_id, profile, clock.now(), limit, offset
         )
     if channel is None:
         raise ApiError(404, "channel_not_found")
@@ -248,11 +234,7 @@ async def catchup_by_channel(
     return _listing_json(CHANNEL_LISTING_JSON, body, page)
 
 
-@router.get(
-    "/recently-aired",
-    response_model=CatchupRecentListOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, INVALID),
-)
+@router.get("/recently-aired", response_model=CatchupRecentListOut, responses=profile_answers())
 async def recently_aired(
     request: Request,
     claims: ViewerDep,
@@ -265,7 +247,7 @@ async def recently_aired(
     async with _reader(request) as conn:
         profile = await _profile(conn, claims, profile_id)
         page = await catalogue_service.recent_catchup(
-            conn, _cache(request), _archive(request), profile, clock.now(), limit, offset
+            conn, _cache(request), archive_of(request), profile, clock.now(), limit, offset
         )
     body = {"programs": [], "total": page.total, "limit": limit, "offset": offset}
     return _listing_json(RECENT_LISTING_JSON, body, page)

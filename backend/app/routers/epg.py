@@ -12,10 +12,19 @@ from sqlalchemy import select
 
 from app import clock
 from app.db import Database
-from app.deps import SessionDep, ViewerDep
-from app.errors import ApiError
+from app.deps import SessionDep, ViewerDep, archive_of, database_of
+from app.domain import rights
 from app.models import Channel, ScheduleEntry
-from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, ok_body, refusal
+from app.routers.route_answers import (
+    INVALID,
+    UNAUTHENTICATED,
+    day_in_window,
+    errors,
+    field_error,
+    ok_body,
+    profile_answers,
+    refusal,
+)
 from app.schemas.catalogue import json_serializer
 from app.schemas.epg import (
     ChannelOut,
@@ -28,13 +37,11 @@ from app.schemas.epg import (
     ScheduleEntryOut,
 )
 from app.schemas.errors import DateWindowErrorOut
+from app.services.archive import stills
+from app.services.archive.child_processes import ffmpeg_exe
 from app.services.catalogue import guide_service
 from app.services.catalogue.programme_state import ProgrammeState, programme_state
 from app.services.catalogue.schedule_service import entries_between, on_air
-from app.services.media import stills
-from app.services.media.archive_index import ArchiveIndex
-from app.services.media.media_sources import ffmpeg_exe
-from app.services.playback import rights
 from app.services.viewing.profile_select import resolve_profile
 from app.timezones import TzQuery, local_day
 
@@ -68,11 +75,7 @@ _OUTSIDE_GUIDE = refusal(
 )
 
 
-@router.get(
-    "/guide",
-    response_model=EpgGuideOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, _OUTSIDE_GUIDE, INVALID),
-)
+@router.get("/guide", response_model=EpgGuideOut, responses=profile_answers(_OUTSIDE_GUIDE))
 async def epg_guide(
     request: Request,
     claims: ViewerDep,
@@ -89,22 +92,13 @@ async def epg_guide(
     now = clock.now()
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
-    day = date or today
     earliest, latest = guide_service.guide_days(today)
-    if not earliest <= day <= latest:
-        # Not a 422: which days are valid depends on the clock, which the schema cannot say.
-        raise ApiError(
-            404,
-            "date_outside_guide_window",
-            loc=["query", "date"],
-            earliest=earliest.isoformat(),
-            latest=latest.isoformat(),
-        )
+    day = day_in_window(date, today, earliest, latest, "date_outside_guide_window")
     start, end = local_day(day, zone)
     # The read-only autocommit pool: two SELECTs need no transaction around them.
-    async with cast(Database, request.app.state.db).reader() as session:
+    async with database_of(request).reader() as session:
         profile = await resolve_profile(session, claims, profile_id)
-        channels = await guide_service.guide_day(session, _archive(request), profile, start, end, now)
+        channels = await guide_service.guide_day(session, archive_of(request), profile, start, end, now)
     still_url = _still_urls(request)
     body = {
         "date": day.isoformat(),
@@ -132,6 +126,11 @@ async def epg_guide(
     return Response(_GUIDE_JSON.dump_json(body), media_type="application/json")
 
 
+# Days a schedule may be asked for: any local day in them is a valid UTC range (9999-12-31 is not).
+EARLIEST_DAY = date_type(1970, 1, 1)
+LATEST_DAY = date_type(2999, 12, 31)
+
+
 @router.get(
     "/schedule",
     response_model=EpgScheduleOut,
@@ -143,8 +142,12 @@ async def epg_schedule(
     _claims: ViewerDep,
     channel_id: uuid.UUID,
     tz: TzQuery = "UTC",
-    date: date_type | None = Query(default=None, description="Local day (YYYY-MM-DD); default today"),
+    date: date_type | None = Query(
+        default=None, description="Local day (YYYY-MM-DD, 1970-01-01 to 2999-12-31); default today"
+    ),
 ) -> EpgScheduleOut:
+    if date is not None and not EARLIEST_DAY <= date <= LATEST_DAY:
+        raise field_error("query", "date", "must be between 1970-01-01 and 2999-12-31")
     channel = await session.get(Channel, channel_id)
     if channel is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="channel_not_found")
@@ -152,7 +155,7 @@ async def epg_schedule(
     now = clock.now()
     day = date or now.astimezone(zone).date()
     start, end = local_day(day, zone)
-    archive = _archive(request)
+    archive = archive_of(request)
     still_url = _still_urls(request)
     entries = [
         EpgScheduleEntryOut.model_validate(
@@ -180,13 +183,13 @@ async def epg_programme(
     channel = await session.get(Channel, entry.channel_id) if entry else None
     if entry is None or channel is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="schedule_entry_not_found")
-    state = programme_state(channel, entry, clock.now(), _archive(request))
+    state = programme_state(channel, entry, clock.now(), archive_of(request))
     return EpgProgrammeOut.model_validate(
         {**_programme(entry, state, _still_urls(request)), "channel": ChannelOut.model_validate(channel)}
     )
 
 
-# Stills are final when served (see app/services/media/stills.py), so browsers may keep them for ever.
+# Stills are final when served (see app/services/archive/stills.py), so browsers may keep them for ever.
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _NO_STORE = {"Cache-Control": "no-store"}
 _RETRY_AFTER = {
@@ -224,13 +227,13 @@ async def programme_still(request: Request, entry_id: uuid.UUID) -> Response:
     data = await taker.read(entry_id)
     if data is None:
         # Its own short session: a request waiting for FFmpeg must not hold a pooled connection.
-        async with cast(Database, request.app.state.db).reader() as session:
+        async with database_of(request).reader() as session:
             entry = await session.get(ScheduleEntry, entry_id)
             channel = await session.get(Channel, entry.channel_id) if entry else None
         if entry is None or channel is None:
             raise HTTPException(404, detail="schedule_entry_not_found", headers=_NO_STORE)
         try:
-            segment = stills.pick_segment(_archive(request), channel.cdn_channel_key, entry, clock.now())
+            segment = stills.pick_segment(archive_of(request), channel.cdn_channel_key, entry, clock.now())
             data = await taker.take(entry.id, segment, entry.end_time)
         except stills.StillNotRecorded:
             raise HTTPException(404, detail=rights.NOT_RECORDED, headers=_NO_STORE) from None
@@ -240,10 +243,6 @@ async def programme_still(request: Request, entry_id: uuid.UUID) -> Response:
             headers = {**_NO_STORE, "Retry-After": str(exc.retry_after)}
             raise HTTPException(503, detail="still_unavailable", headers=headers) from None
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": _IMMUTABLE})
-
-
-def _archive(request: Request) -> ArchiveIndex:
-    return cast(ArchiveIndex, request.app.state.archive)
 
 
 def _stills(request: Request) -> stills.StillTaker:
@@ -257,6 +256,7 @@ def _stills(request: Request) -> stills.StillTaker:
             state.archive,
             ffmpeg_exe(settings),
             stills.kms_lookup(cast(Database, state.db).sessionmaker),
+            state.tasks,
         )
     return taker
 

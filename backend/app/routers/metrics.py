@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.deps import require_metrics_reader
-from app.routers._common import UNAUTHENTICATED, errors, metrics_of, ok_body, refusal
-from app.services.media.simlive_manager import SimliveManager
+from app.deps import require_metrics_reader, running_encoders
+from app.routers.route_answers import UNAUTHENTICATED, errors, metrics_of, ok_body, refusal
 from app.services.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["metrics"])
@@ -30,7 +29,7 @@ async def metrics_endpoint(
 ) -> Response:
     """Encoders, archive, HTTP traffic per route, playlists and licences. Bearer token: an admin's
     JWT or the scrape token `METRICS_TOKEN` (Prometheus' `authorization` setting)."""
-    manager: SimliveManager | None = getattr(request.app.state, "simlive", None)
+    manager = running_encoders(request)
     if manager is not None:
         try:  # channels added since the last look get their series
             await manager.refresh_channels()

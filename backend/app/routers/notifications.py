@@ -1,4 +1,4 @@
-"""In-app notifications of the caller (SPEC J6, §4)."""
+"""In-app notifications of the caller (docs/PRODUCT.md, J6)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.deps import SessionDep, ViewerDep
-from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, refusal
+from app.routers.route_answers import INVALID, UNAUTHENTICATED, errors, profile_answers, refusal
 from app.schemas.notifications import NotificationOut, NotificationsOut
 from app.services.viewing import notification_service
 from app.services.viewing.profile_select import resolve_profile
@@ -16,7 +16,7 @@ from app.services.viewing.profile_select import resolve_profile
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
-@router.get("", response_model=NotificationsOut, responses=errors(UNAUTHENTICATED, *PROFILE, INVALID))
+@router.get("", response_model=NotificationsOut, responses=profile_answers())
 async def list_notifications(
     session: SessionDep,
     claims: ViewerDep,

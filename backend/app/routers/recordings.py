@@ -1,30 +1,46 @@
-"""Cloud recordings (network PVR, issue 12): the caller's own recordings only. Logic lives in
-`app/services/viewing/recording_service.py`; rights in `app/services/playback/rights.py`; playlists
+"""Cloud recordings (network PVR, README "Recordings API"): the caller's own recordings only. Logic lives in
+`app/services/viewing/recording_service.py`; rights in `app/domain/rights.py`; playlists
 in the playback service, whose catch-up (VOD) path plays a recording in its `recording` mode."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.types import DecoratedCallable
 from sqlalchemy import select
 
 from app import clock
-from app.deps import DatabaseDep, SessionDep, SettingsDep, ViewerDep
+from app.deps import DatabaseDep, PlaylistsDep, SessionDep, SettingsDep, ViewerDep, archive_of, disk_budget_of
+from app.domain import rights
 from app.errors import ApiError
 from app.models import Recording, ScheduleEntry
-from app.routers._common import (
+from app.routers.route_answers import (
     INVALID,
     SUBSCRIPTION,
     UNAUTHENTICATED,
+    Answer,
     Responses,
     errors,
     metrics_of,
     ok_body,
     refusal,
+    same_named,
 )
-from app.routers.tstv_playback import NO_RUNG, PLAYLIST_TYPE, PlaybackDep, PlaybackTokenQuery, Rendition
+from app.routers.tstv_playback import (
+    MANIFEST_BODY,
+    NO_RUNG,
+    PLAYLIST_TYPE,
+    FormatQuery,
+    MpdTokenQuery,
+    PlaybackTokenQuery,
+    Rendition,
+    manifest_answer,
+    manifest_kind,
+    playlist_response,
+)
 from app.schemas.recordings import (
     QuotaErrorOut,
     QuotaOut,
@@ -38,9 +54,9 @@ from app.schemas.recordings import (
     SeriesRecordingListOut,
     SeriesRecordingOut,
 )
-from app.services.media.archive_index import ArchiveIndex
-from app.services.playback import rights
-from app.services.playback.playback_service import Mode
+from app.services.archive.disk_budget import STORAGE_FULL
+from app.services.playback.playlist_requests import PlaylistRequest
+from app.services.playback.targets import Mode
 from app.services.viewing import recording_service
 from app.services.viewing.recording_service import Quota, RecordingView, SeriesView
 
@@ -48,6 +64,21 @@ router = APIRouter(prefix="/recordings", tags=["recordings"])
 
 _NOT_FOUND = refusal(404, "recording_not_found", why="no such recording of the caller's (or it expired)")
 _SERIES_NOT_FOUND = refusal(404, "series_recording_not_found", why="no such series recording of the caller's")
+_NO_PROGRAMME = refusal(
+    404, "schedule_entry_not_found", why="no such programme (on `channel_id`, when given)"
+)
+_NO_SERIES = refusal(404, "series_not_found", why="no programme has this `series_id`")
+# Reading or deleting one recording, or one series recording, of the caller's.
+_ONE_RECORDING = errors(UNAUTHENTICATED, _NOT_FOUND, INVALID)
+_ONE_SERIES = errors(UNAUTHENTICATED, _SERIES_NOT_FOUND, INVALID)
+
+
+def _deletion(path: str, answers: Responses) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The route of a DELETE that answers 204 No Content."""
+    no_content = status.HTTP_204_NO_CONTENT
+    return router.delete(path, status_code=no_content, response_class=Response, responses=answers)
+
+
 _NOT_ELIGIBLE = refusal(
     403,
     rights.PROGRAM_NOT_ELIGIBLE,
@@ -61,6 +92,11 @@ _RECORD_REFUSED = refusal(
     why="aired and expired from catch-up or never in the archive (with `expires_at`); "
     "or more than the guide's 7 days ahead",
     model=RecordingRefusalOut,
+)
+_STORAGE_FULL = refusal(
+    507,
+    STORAGE_FULL,
+    why="the archive's disk is at ARCHIVE_DISK_FLOOR with only recordings and live windows left on it",
 )
 _QUOTA = refusal(
     409,
@@ -79,7 +115,7 @@ _PLAY_NOT_RECORDED = refusal(
     404, rights.NOT_RECORDED, why="the archive holds none of it", model=RecordingRefusalOut
 )
 _PLAYLIST = ok_body(PLAYLIST_TYPE, "An HLS playlist")
-_MANIFEST = _PLAYLIST | errors(
+_MANIFEST = MANIFEST_BODY | errors(
     UNAUTHENTICATED, SUBSCRIPTION, _NOT_ELIGIBLE, _NOT_FOUND, _PLAY_NOT_RECORDED, _PLAY_REFUSED, INVALID
 )
 _MEDIA = _PLAYLIST | errors(
@@ -94,13 +130,14 @@ _MEDIA = _PLAYLIST | errors(
 )
 
 
-def _existing(model: type, what: str) -> Responses:
-    return {200: {"model": model, "description": f"{what} already existed: the same one (idempotent)"}}
-
-
-def _archive(request: Request) -> ArchiveIndex:
-    archive: ArchiveIndex = request.app.state.archive
-    return archive
+def _creation(
+    path: str, model: type, what: str, *own: Answer
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """The route of a POST that answers 201 with what it created, or 200 with the one that existed."""
+    description = f"{what} already existed: the same one (idempotent)"
+    existing: Responses = {200: {"model": model, "description": description}}
+    answers = existing | errors(UNAUTHENTICATED, *own, INVALID)
+    return router.post(path, response_model=model, status_code=status.HTTP_201_CREATED, responses=answers)
 
 
 def _quota_out(q: Quota) -> QuotaOut:
@@ -117,27 +154,18 @@ def _out(v: RecordingView) -> RecordingOut:
     return RecordingOut(
         id=rec.id,
         schedule_entry_id=entry.id,
-        title=entry.title,
-        synopsis=entry.synopsis,
-        genre=entry.genre,
-        series_id=entry.series_id,
-        series_title=entry.series_title,
-        season_number=entry.season_number,
-        episode_number=entry.episode_number,
+        **same_named(entry, "title", "synopsis", "genre", "series_id", "series_title"),
+        **same_named(entry, "season_number", "episode_number"),
         series_recording=RecordingSeriesRefOut(id=rec.series_recording_id, series_id=entry.series_id or "")
         if rec.series_recording_id
         else None,
         channel=RecordingChannelOut(
             id=ch.id, name=ch.name, number=ch.number, cdn_channel_key=ch.cdn_channel_key or rec.channel_id
         ),
-        start_time=entry.start_time,
-        end_time=entry.end_time,
+        **same_named(entry, "start_time", "end_time"),
         duration_seconds=(entry.end_time - entry.start_time).total_seconds(),
         requested_at=rec.requested_at,
-        status=v.status,
-        recorded_seconds=v.recorded_seconds,
-        expires_at=v.expires_at,
-        playable=v.playable,
+        **same_named(v, "status", "recorded_seconds", "expires_at", "playable"),
         manifest_url=f"/api/v1/recordings/{rec.id}/manifest",
         deep_link=f"/watch/catchup/{ch.id}/{entry.id}?recording={rec.id}",
     )
@@ -146,30 +174,15 @@ def _out(v: RecordingView) -> RecordingOut:
 def _series_out(v: SeriesView) -> SeriesRecordingOut:
     s = v.series
     return SeriesRecordingOut(
-        id=s.id,
-        series_id=s.series_id,
-        series_title=s.series_title,
-        created_at=s.created_at,
+        **same_named(s, "id", "series_id", "series_title", "created_at", "skipped_episodes"),
         episodes=v.episodes,
-        skipped_episodes=s.skipped_episodes,
         last_skipped_schedule_entry_id=s.last_skipped_entry_id,
         last_skipped_reason="quota_exceeded" if s.last_skipped_reason else None,
     )
 
 
-@router.post(
-    "",
-    response_model=RecordingOut,
-    status_code=status.HTTP_201_CREATED,
-    responses=_existing(RecordingOut, "The recording")
-    | errors(
-        UNAUTHENTICATED,
-        _NOT_ELIGIBLE,
-        refusal(404, "schedule_entry_not_found", why="no such programme (on `channel_id`, when given)"),
-        _RECORD_REFUSED,
-        _QUOTA,
-        INVALID,
-    ),
+@_creation(
+    "", RecordingOut, "The recording", _NOT_ELIGIBLE, _NO_PROGRAMME, _RECORD_REFUSED, _QUOTA, _STORAGE_FULL
 )
 async def create_recording(
     request: Request,
@@ -181,13 +194,14 @@ async def create_recording(
 ) -> RecordingOut:
     """Record a programme: upcoming (within the guide's 7 days), on air, or still on catch-up.
     201 with the new recording; 200 with the same one when it already exists."""
+    disk_budget_of(request).require_room()
     view, created = await recording_service.record_programme(
         session,
         claims.user_id,
         body.schedule_entry_id,
         clock.now(),
         settings,
-        _archive(request),
+        archive_of(request),
         body.channel_id,
     )
     if not created:
@@ -206,20 +220,12 @@ async def list_recordings(
 ) -> RecordingListOut:
     """The caller's recordings, newest programme first, with `total` and the quota."""
     views, total, q = await recording_service.list_recordings(
-        session, claims.user_id, clock.now(), settings, _archive(request), limit, offset
+        session, claims.user_id, clock.now(), settings, archive_of(request), limit, offset
     )
     return RecordingListOut(recordings=[_out(v) for v in views], total=total, quota=_quota_out(q))
 
 
-@router.post(
-    "/series",
-    response_model=SeriesRecordingOut,
-    status_code=status.HTTP_201_CREATED,
-    responses=_existing(SeriesRecordingOut, "The series recording")
-    | errors(
-        UNAUTHENTICATED, refusal(404, "series_not_found", why="no programme has this `series_id`"), INVALID
-    ),
-)
+@_creation("/series", SeriesRecordingOut, "The series recording", _NO_SERIES, _STORAGE_FULL)
 async def create_series_recording(
     request: Request,
     response: Response,
@@ -230,8 +236,9 @@ async def create_series_recording(
 ) -> SeriesRecordingOut:
     """Record every upcoming and on-air episode of a series, and each new episode the schedule adds,
     until deleted. Episodes that do not fit the quota are skipped and counted (`skipped_episodes`)."""
+    disk_budget_of(request).require_room()
     view, created = await recording_service.record_series(
-        session, claims.user_id, body.series_id, clock.now(), settings, _archive(request)
+        session, claims.user_id, body.series_id, clock.now(), settings, archive_of(request)
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -253,11 +260,7 @@ async def series_collection_delete() -> None:
     raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, "Method Not Allowed")
 
 
-@router.get(
-    "/series/{series_recording_id}",
-    response_model=SeriesRecordingOut,
-    responses=errors(UNAUTHENTICATED, _SERIES_NOT_FOUND, INVALID),
-)
+@router.get("/series/{series_recording_id}", response_model=SeriesRecordingOut, responses=_ONE_SERIES)
 async def get_series_recording(
     series_recording_id: uuid.UUID, session: SessionDep, settings: SettingsDep, claims: ViewerDep
 ) -> SeriesRecordingOut:
@@ -267,12 +270,7 @@ async def get_series_recording(
     return _series_out(view)
 
 
-@router.delete(
-    "/series/{series_recording_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    responses=errors(UNAUTHENTICATED, _SERIES_NOT_FOUND, INVALID),
-)
+@_deletion("/series/{series_recording_id}", _ONE_SERIES)
 async def delete_series_recording(
     series_recording_id: uuid.UUID,
     session: SessionDep,
@@ -286,24 +284,17 @@ async def delete_series_recording(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/{recording_id}", response_model=RecordingOut, responses=errors(UNAUTHENTICATED, _NOT_FOUND, INVALID)
-)
+@router.get("/{recording_id}", response_model=RecordingOut, responses=_ONE_RECORDING)
 async def get_recording(
     recording_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep, claims: ViewerDep
 ) -> RecordingOut:
     view = await recording_service.get_recording(
-        session, claims.user_id, recording_id, clock.now(), settings, _archive(request)
+        session, claims.user_id, recording_id, clock.now(), settings, archive_of(request)
     )
     return _out(view)
 
 
-@router.delete(
-    "/{recording_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    responses=errors(UNAUTHENTICATED, _NOT_FOUND, INVALID),
-)
+@_deletion("/{recording_id}", _ONE_RECORDING)
 async def delete_recording(recording_id: uuid.UUID, session: SessionDep, claims: ViewerDep) -> Response:
     """Delete a recording; retention frees its media at the next clean-up unless another recording
     or the catch-up window still needs it."""
@@ -329,25 +320,23 @@ async def _owned(db: DatabaseDep, user_id: uuid.UUID, recording_id: uuid.UUID) -
     return row[0], row[1]
 
 
-def _playlist(text: str, cacheable: bool) -> Response:
-    cache = "private, max-age=30" if cacheable else "no-cache"
-    return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": cache})
-
-
 @router.get("/{recording_id}/manifest", response_class=Response, responses=_MANIFEST)
 async def recording_manifest(
-    recording_id: uuid.UUID, request: Request, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
+    recording_id: uuid.UUID,
+    request: Request,
+    db: DatabaseDep,
+    claims: ViewerDep,
+    pls: PlaylistsDep,
+    format: FormatQuery = "hls",
+    pb: MpdTokenQuery = None,
 ) -> Response:
-    """The recorded programme as a VOD playlist (master; its media playlists live under it),
-    playable after the catch-up window closed, until the recording expires. Active subscription
-    required."""
-    with metrics_of(request).playlist(Mode.RECORDING, "master"):
+    """The recorded programme as a VOD playlist (master; its media playlists live under it), or
+    with `format=dash` as a static MPD, playable after the catch-up window closed, until the
+    recording expires. Active subscription required."""
+    with metrics_of(request).playlist(Mode.RECORDING, manifest_kind(format)):
         channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
-        resolved = await pbs.resolve(db, Mode.RECORDING, channel_id, entry_id)
-        now = clock.now()
-        pbs.authorise_new_playback(claims, resolved, now)
-        token = pbs.issue_playback_token(claims, resolved.target, now)
-        return _playlist(pbs.master_playlist(resolved.target, token, now), cacheable=False)
+        req = PlaylistRequest(Mode.RECORDING, channel_id, entry_id)
+        return await manifest_answer(request, req, format, pb, db, claims, pls)
 
 
 @router.get("/{recording_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_MEDIA)
@@ -357,16 +346,11 @@ async def recording_media(
     request: Request,
     db: DatabaseDep,
     claims: ViewerDep,
-    pbs: PlaybackDep,
+    pls: PlaylistsDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
     """A media playlist of the recording (video or audio), or its thumbnails' image playlist."""
     with metrics_of(request).playlist(Mode.RECORDING, "media"):
         channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
-        now = clock.now()
-        target = pbs.target_from_token(pb, claims, Mode.RECORDING, channel_id, entry_id, now)
-        if target is None:
-            resolved = await pbs.resolve(db, Mode.RECORDING, channel_id, entry_id)
-            pbs.authorise_new_playback(claims, resolved, now)
-            target = resolved.target
-        return _playlist(pbs.playlist(target, rendition, now, request.url.hostname), cacheable=True)
+        req = PlaylistRequest(Mode.RECORDING, channel_id, entry_id)
+        return playlist_response(await pls.media(db, req, rendition, pb, claims, request.url.hostname))

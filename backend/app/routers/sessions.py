@@ -1,4 +1,4 @@
-"""TSTV viewing sessions: POST to start, PATCH as the 30 s heartbeat (SPEC §4)."""
+"""TSTV viewing sessions: POST to start, PATCH as the 30 s heartbeat (docs/PRODUCT.md, J4)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from app import clock
-from app.deps import SessionDep, ViewerDep
-from app.routers._common import (
+from app.deps import SessionDep, ViewerDep, archive_of
+from app.routers.route_answers import (
     CATCHUP_NOT_RECORDED,
     CATCHUP_REFUSED,
     INVALID,
@@ -21,9 +21,7 @@ from app.routers._common import (
     refusal,
 )
 from app.schemas.sessions import SessionCreateIn, SessionHeartbeatIn, SessionOut
-from app.services.playback import session_service
-from app.services.playback.rights import ArchiveView
-from app.services.viewing import bookmark_service
+from app.services.viewing import bookmark_service, session_service
 from app.services.viewing.profile_select import resolve_profile
 
 router = APIRouter(prefix="/tstv/sessions", tags=["sessions"])
@@ -47,7 +45,7 @@ async def start_session(
     request: Request, session: SessionDep, claims: ViewerDep, body: SessionCreateIn
 ) -> SessionOut:
     profile = await resolve_profile(session, claims, body.profile_id)
-    archive: ArchiveView = request.app.state.archive
+    archive = archive_of(request)
     row = await session_service.start_session(
         session,
         archive,
@@ -62,14 +60,14 @@ async def start_session(
     return SessionOut.model_validate(row)
 
 
+_NO_SESSION = refusal(404, "session_not_found", why="no such session of the caller's")
+_BEYOND_PROGRAMME = invalid("`last_position_s` beyond the programme's duration")
+
+
 @router.patch(
     "/{session_id}",
     response_model=SessionOut,
-    responses=errors(
-        UNAUTHENTICATED,
-        refusal(404, "session_not_found", why="no such session of the caller's"),
-        invalid("`last_position_s` beyond the programme's duration"),
-    ),
+    responses=errors(UNAUTHENTICATED, _NO_SESSION, _BEYOND_PROGRAMME),
 )
 async def heartbeat(
     session: SessionDep,

@@ -1,19 +1,24 @@
-"""Start-over, catch-up and live playlists (SPEC §4). Rights and building live in services."""
+"""Start-over, catch-up and live playlists (docs/PRODUCT.md, 'HTTP API'): each endpoint is one
+call into the playback protocol (app/services/playback/playlist_requests.py), which decides master
+vs media, token vs rights and the refusals."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from app import clock
 from app.db import Database
-from app.deps import DatabaseDep, SessionDep, ViewerDep
+from app.deps import DatabaseDep, PlaybackViewerDep, PlaylistsDep, SessionDep, ViewerDep, iptv_token_carried
+from app.domain import rights
 from app.errors import ApiError
 from app.models import Channel
-from app.routers._common import (
+from app.routers.route_answers import (
     CATCHUP_NOT_RECORDED,
     CATCHUP_REFUSED,
     INVALID,
@@ -27,14 +32,17 @@ from app.routers._common import (
     refusal,
 )
 from app.schemas.epg import ScheduleEntryOut
+from app.schemas.errors import RangeErrorOut, RangeRefusedOut
 from app.schemas.playback import StartoverInfoOut
+from app.services.accounts.auth_service import TokenClaims
 from app.services.catalogue.schedule_service import on_air
-from app.services.playback import rights
-from app.services.playback.playback_service import Mode, PlaybackService
+from app.services.playback.dash_playback import DASH, MPD_TYPE, api_base_for
+from app.services.playback.playlist_requests import HLS_TYPE, Playlist, PlaylistRequest, PlaylistRequests
+from app.services.playback.targets import Mode
 
 router = APIRouter(prefix="/tstv", tags=["playback"])
 
-PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+PLAYLIST_TYPE = HLS_TYPE
 # `video` (the ladder's base rung), `video_{rung}` (upper rungs), `audio`: as the master lists them.
 Rendition = Annotated[
     str,
@@ -47,25 +55,35 @@ EntryQuery = Annotated[uuid.UUID, Query(description="The programme (schedule ent
 PlaybackTokenQuery = Annotated[
     str | None, Query(max_length=2048, description="Issued by the master playlist")
 ]
-
-
-async def get_playback(request: Request) -> PlaybackService:
-    service: PlaybackService = request.app.state.playback
-    return service
-
-
-PlaybackDep = Annotated[PlaybackService, Depends(get_playback)]
+FormatQuery = Annotated[
+    Literal["hls", "dash"],
+    Query(
+        description="`hls`: the multivariant playlist; `dash`: an MPEG-DASH MPD of the same archive "
+        "(with `pb`, the playback token it hands out, an update of a playback already started)"
+    ),
+]
+MpdTokenQuery = Annotated[
+    str | None,
+    Query(max_length=2048, description="With `format=dash`: the playback token an MPD handed out"),
+]
 
 
 _PLAYLIST = ok_body(PLAYLIST_TYPE, "An HLS playlist")
+# A manifest: an HLS multivariant playlist, or with `format=dash` an MPD.
+MANIFEST_BODY = {
+    200: {
+        "description": "An HLS multivariant playlist, or with `format=dash` an MPEG-DASH MPD",
+        "content": {PLAYLIST_TYPE: {"schema": {"type": "string"}}, MPD_TYPE: {"schema": {"type": "string"}}},
+    }
+}
 _NO_ENTRY = refusal(404, "channel_not_found", "schedule_entry_not_found")
-_STARTOVER = _PLAYLIST | errors(
+_STARTOVER = MANIFEST_BODY | errors(
     UNAUTHENTICATED, SUBSCRIPTION, STARTOVER_REFUSED, _NO_ENTRY, NOT_RECORDED, INVALID
 )
-_CATCHUP = _PLAYLIST | errors(
+_CATCHUP = MANIFEST_BODY | errors(
     UNAUTHENTICATED, SUBSCRIPTION, CATCHUP_REFUSED, _NO_ENTRY, CATCHUP_NOT_RECORDED, INVALID
 )
-_LIVE = _PLAYLIST | errors(
+_LIVE = MANIFEST_BODY | errors(
     UNAUTHENTICATED, SUBSCRIPTION, refusal(404, "channel_not_found"), NOT_RECORDED, INVALID
 )
 # A media playlist of a rung the channel's archive has never held.
@@ -81,9 +99,9 @@ _LIVE_MEDIA = _PLAYLIST | errors(
 )
 
 
-def _playlist(text: str, cacheable: bool) -> Response:
+def _playlist(text: str, cacheable: bool, media_type: str = PLAYLIST_TYPE) -> Response:
     cache = "private, max-age=30" if cacheable else "no-cache"
-    return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": cache})
+    return Response(text, media_type=media_type, headers={"Cache-Control": cache})
 
 
 @router.get(
@@ -112,110 +130,120 @@ async def startover_info(channel_id: uuid.UUID, session: SessionDep, _claims: Vi
     )
 
 
-async def _master(
+def playlist_response(playlist: Playlist) -> Response:
+    return _playlist(playlist.text, playlist.cacheable, playlist.media_type)
+
+
+def manifest_kind(fmt: str) -> str:
+    """The `playlist` label of a manifest request's metrics."""
+    return "mpd" if fmt == DASH else "master"
+
+
+async def manifest_answer(
     request: Request,
-    mode: str,
-    channel_id: uuid.UUID,
-    entry_id: uuid.UUID | None,
+    req: PlaylistRequest,
+    fmt: str,
+    pb: str | None,
     db: Database,
-    claims: ViewerDep,
-    playback: PlaybackService,
+    claims: TokenClaims,
+    playlists: PlaylistRequests,
 ) -> Response:
-    with metrics_of(request).playlist(mode, "master"):
-        resolved = await playback.resolve(db, mode, channel_id, entry_id)
-        now = clock.now()
-        playback.authorise_new_playback(claims, resolved, now)
-        token = playback.issue_playback_token(claims, resolved.target, now)
-        return _playlist(playback.master_playlist(resolved.target, token, now), cacheable=False)
+    """A manifest route's answer: the HLS master, or with `format=dash` the MPD (the same rights,
+    tokens and refusals: the format changes only what is rendered)."""
+    req = replace(req, iptv_token=iptv_token_carried(request, claims))
+    if fmt != DASH:
+        return playlist_response(await playlists.master(db, req, claims))
+    url = request.url
+    api_base = api_base_for(url.scheme, url.hostname, url.port)
+    return playlist_response(await playlists.mpd(db, req, pb, claims, url.hostname, api_base))
+
+
+async def manifest_response(
+    request: Request,
+    req: PlaylistRequest,
+    fmt: str,
+    pb: str | None,
+    db: Database,
+    claims: TokenClaims,
+    playlists: PlaylistRequests,
+) -> Response:
+    with metrics_of(request).playlist(req.mode, manifest_kind(fmt)):
+        return await manifest_answer(request, req, fmt, pb, db, claims, playlists)
 
 
 async def _media(
     request: Request,
-    mode: str,
-    channel_id: uuid.UUID,
-    entry_id: uuid.UUID | None,
+    req: PlaylistRequest,
     rendition: str,
     pb: str | None,
     db: Database,
-    claims: ViewerDep,
-    playback: PlaybackService,
+    claims: TokenClaims,
+    playlists: PlaylistRequests,
 ) -> Response:
-    with metrics_of(request).playlist(mode, "media"):
-        now = clock.now()
-        # A playback already started (valid token) may finish, without a database round trip;
-        # anything else is new playback and goes through the rights.
-        target = playback.target_from_token(pb, claims, mode, channel_id, entry_id, now)
-        if target is None:
-            resolved = await playback.resolve(db, mode, channel_id, entry_id)
-            playback.authorise_new_playback(claims, resolved, now)
-            target = resolved.target
-        text = playback.playlist(target, rendition, now, request.url.hostname)
-        return _playlist(text, cacheable=mode == Mode.CATCHUP)
+    req = replace(req, iptv_token=iptv_token_carried(request, claims))
+    with metrics_of(request).playlist(req.mode, "media"):
+        answer = await playlists.media(db, req, rendition, pb, claims, request.url.hostname)
+        return playlist_response(answer)
 
 
-@router.get("/startover/{channel_id}/manifest", response_class=Response, responses=_STARTOVER)
-async def startover_manifest(
-    request: Request,
-    channel_id: uuid.UUID,
-    schedule_entry_id: EntryQuery,
-    db: DatabaseDep,
-    claims: ViewerDep,
-    pbs: PlaybackDep,
-) -> Response:
-    return await _master(request, Mode.STARTOVER, channel_id, schedule_entry_id, db, claims, pbs)
+_ENTRY_ANSWERS = {Mode.STARTOVER: (_STARTOVER, _STARTOVER_MEDIA), Mode.CATCHUP: (_CATCHUP, _CATCHUP_MEDIA)}
 
 
-@router.get(
-    "/startover/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_STARTOVER_MEDIA
-)
-async def startover_media(
-    request: Request,
-    channel_id: uuid.UUID,
-    rendition: Rendition,
-    schedule_entry_id: EntryQuery,
-    db: DatabaseDep,
-    claims: ViewerDep,
-    pbs: PlaybackDep,
-    pb: PlaybackTokenQuery = None,
-) -> Response:
-    return await _media(
-        request, Mode.STARTOVER, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs
-    )
+def _entry_playlists(mode: str) -> None:  # the mode is also the path's and the names' word
+    """Start Over and Catch-Up take the same request (a channel and one of its programmes) and
+    differ only in the mode the playback protocol judges it under, so one pair of endpoints serves
+    both; the names keep the operation ids the typed client knows."""
+
+    async def manifest(
+        request: Request,
+        channel_id: uuid.UUID,
+        schedule_entry_id: EntryQuery,
+        db: DatabaseDep,
+        claims: PlaybackViewerDep,
+        pls: PlaylistsDep,
+        format: FormatQuery = "hls",
+        pb: MpdTokenQuery = None,
+    ) -> Response:
+        req = PlaylistRequest(mode, channel_id, schedule_entry_id)
+        return await manifest_response(request, req, format, pb, db, claims, pls)
+
+    async def media(
+        request: Request,
+        channel_id: uuid.UUID,
+        rendition: Rendition,
+        schedule_entry_id: EntryQuery,
+        db: DatabaseDep,
+        claims: PlaybackViewerDep,
+        pls: PlaylistsDep,
+        pb: PlaybackTokenQuery = None,
+    ) -> Response:
+        req = PlaylistRequest(mode, channel_id, schedule_entry_id)
+        return await _media(request, req, rendition, pb, db, claims, pls)
+
+    master_answers, media_answers = _ENTRY_ANSWERS[mode]
+    manifest.__name__ = manifest.__qualname__ = f"{mode}_manifest"
+    media.__name__ = media.__qualname__ = f"{mode}_media"
+    path = f"/{mode}/{{channel_id}}/manifest"
+    router.get(path, response_class=Response, responses=master_answers)(manifest)
+    router.get(f"{path}/{{rendition}}.m3u8", response_class=Response, responses=media_answers)(media)
 
 
-@router.get("/catchup/{channel_id}/manifest", response_class=Response, responses=_CATCHUP)
-async def catchup_manifest(
-    request: Request,
-    channel_id: uuid.UUID,
-    schedule_entry_id: EntryQuery,
-    db: DatabaseDep,
-    claims: ViewerDep,
-    pbs: PlaybackDep,
-) -> Response:
-    return await _master(request, Mode.CATCHUP, channel_id, schedule_entry_id, db, claims, pbs)
-
-
-@router.get(
-    "/catchup/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_CATCHUP_MEDIA
-)
-async def catchup_media(
-    request: Request,
-    channel_id: uuid.UUID,
-    rendition: Rendition,
-    schedule_entry_id: EntryQuery,
-    db: DatabaseDep,
-    claims: ViewerDep,
-    pbs: PlaybackDep,
-    pb: PlaybackTokenQuery = None,
-) -> Response:
-    return await _media(request, Mode.CATCHUP, channel_id, schedule_entry_id, rendition, pb, db, claims, pbs)
+_entry_playlists(Mode.STARTOVER)
+_entry_playlists(Mode.CATCHUP)
 
 
 @router.get("/live/{channel_id}/manifest", response_class=Response, responses=_LIVE)
 async def live_manifest(
-    request: Request, channel_id: uuid.UUID, db: DatabaseDep, claims: ViewerDep, pbs: PlaybackDep
+    request: Request,
+    channel_id: uuid.UUID,
+    db: DatabaseDep,
+    claims: PlaybackViewerDep,
+    pls: PlaylistsDep,
+    format: FormatQuery = "hls",
+    pb: MpdTokenQuery = None,
 ) -> Response:
-    return await _master(request, Mode.LIVE, channel_id, None, db, claims, pbs)
+    req = PlaylistRequest(Mode.LIVE, channel_id, None)
+    return await manifest_response(request, req, format, pb, db, claims, pls)
 
 
 @router.get("/live/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_LIVE_MEDIA)
@@ -224,8 +252,97 @@ async def live_media(
     channel_id: uuid.UUID,
     rendition: Rendition,
     db: DatabaseDep,
-    claims: ViewerDep,
-    pbs: PlaybackDep,
+    claims: PlaybackViewerDep,
+    pls: PlaylistsDep,
     pb: PlaybackTokenQuery = None,
 ) -> Response:
-    return await _media(request, Mode.LIVE, channel_id, None, rendition, pb, db, claims, pbs)
+    req = PlaylistRequest(Mode.LIVE, channel_id, None)
+    return await _media(request, req, rendition, pb, db, claims, pls)
+
+
+# ---- any time range of the archive (docs/PRODUCT.md, 'Time ranges') ------------------------------
+
+_TIME = (
+    "ISO 8601 (`2026-12-04T20:15:00Z`; without a zone: UTC) or epoch seconds; whole seconds "
+    "(a start is floored, an end rounded up)"
+)
+RangeStart = Annotated[datetime, Query(description=f"Where the range begins: {_TIME}")]
+RangeEnd = Annotated[
+    datetime, Query(description=f"Where it ends (exclusive): {_TIME}; at most 24 h after `start`")
+]
+_RANGE_REFUSED = refusal(
+    403,
+    rights.PROGRAM_NOT_ELIGIBLE,
+    rights.STARTOVER_NOT_ALLOWED,
+    rights.RANGE_OUTSIDE_WINDOW,
+    why="a programme the range touches may not be played (`schedule_entry_id`; aired programmes by "
+    "their catch-up rights, the one on air by its start-over rights), or the range is not inside the "
+    "viewer window (`window_start` to `window_end`: the channel's `cutv_window_hours` up to now)",
+    model=RangeRefusedOut,
+)
+_RANGE_INVALID = refusal(
+    422,
+    "range_reversed",
+    "range_empty",
+    "range_too_long",
+    "time_out_of_range",
+    why="`end` is not after `start`, the range is over 24 h, or a time is past the calendar's end",
+    model=RangeErrorOut,
+)
+_RANGE_NOT_RECORDED = refusal(404, rights.NOT_RECORDED, why="the archive holds none of the range")
+_RANGE = _PLAYLIST | errors(
+    UNAUTHENTICATED,
+    SUBSCRIPTION,
+    _RANGE_REFUSED,
+    refusal(404, "channel_not_found"),
+    _RANGE_NOT_RECORDED,
+    _RANGE_INVALID,
+    INVALID,
+)
+_RANGE_MEDIA = _PLAYLIST | errors(
+    UNAUTHENTICATED,
+    SUBSCRIPTION,
+    _RANGE_REFUSED,
+    refusal(404, "channel_not_found"),
+    _RANGE_NOT_RECORDED,
+    NO_RUNG,
+    _RANGE_INVALID,
+    INVALID,
+)
+
+
+@router.get("/archive/{channel_id}/manifest", response_class=Response, responses=_RANGE)
+async def archive_range_manifest(
+    request: Request,
+    channel_id: uuid.UUID,
+    start: RangeStart,
+    end: RangeEnd,
+    db: DatabaseDep,
+    claims: PlaybackViewerDep,
+    pls: PlaylistsDep,
+    format: FormatQuery = "hls",
+    pb: MpdTokenQuery = None,
+) -> Response:
+    """An HLS master playlist (or with `format=dash` an MPD) of any time range of the channel's
+    archive inside its viewer window (a programme and the start of the next, the last two hours),
+    as catch-up plays a programme: VOD, its media playlists under the same playback token."""
+    req = PlaylistRequest(Mode.RANGE, channel_id, None, (start, end))
+    return await manifest_response(request, req, format, pb, db, claims, pls)
+
+
+@router.get(
+    "/archive/{channel_id}/manifest/{rendition}.m3u8", response_class=Response, responses=_RANGE_MEDIA
+)
+async def archive_range_media(
+    request: Request,
+    channel_id: uuid.UUID,
+    rendition: Rendition,
+    start: RangeStart,
+    end: RangeEnd,
+    db: DatabaseDep,
+    claims: PlaybackViewerDep,
+    pls: PlaylistsDep,
+    pb: PlaybackTokenQuery = None,
+) -> Response:
+    req = PlaylistRequest(Mode.RANGE, channel_id, None, (start, end))
+    return await _media(request, req, rendition, pb, db, claims, pls)

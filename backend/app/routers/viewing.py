@@ -1,4 +1,4 @@
-"""Bookmarks and the Continue Watching rail for the caller's profile (SPEC J4, §4)."""
+"""Bookmarks and the Continue Watching rail for the caller's profile (docs/PRODUCT.md, J4)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app import clock
-from app.deps import SessionDep, ViewerDep
-from app.routers._common import INVALID, PROFILE, UNAUTHENTICATED, errors, field_error, invalid, refusal
+from app.deps import SessionDep, ViewerDep, archive_of
+from app.routers.route_answers import field_error, invalid, profile_answers, refusal, same_named
 from app.schemas.catalogue import ChannelRefOut
 from app.schemas.viewing import (
     BookmarkIn,
@@ -18,23 +18,21 @@ from app.schemas.viewing import (
     ContinueWatchingItemOut,
     ContinueWatchingOut,
 )
-from app.services.playback.rights import ArchiveView
 from app.services.viewing import bookmark_service
 from app.services.viewing.profile_select import resolve_profile
 
 router = APIRouter(prefix="/viewing", tags=["viewing"])
 ProfileQuery = Annotated[uuid.UUID | None, Query(description="Profile (default: the token's)")]
+_NO_PROGRAMME = refusal(404, "schedule_entry_not_found", why="TSTV types: no such programme")
+_BEYOND_DURATION = invalid(
+    "`position_seconds` beyond `duration_seconds` (TSTV types: the programme's duration)"
+)
 
 
 @router.put(
     "/bookmarks/{content_type}/{content_id}",
     response_model=BookmarkOut,
-    responses=errors(
-        UNAUTHENTICATED,
-        *PROFILE,
-        refusal(404, "schedule_entry_not_found", why="TSTV types: no such programme"),
-        invalid("`position_seconds` beyond `duration_seconds` (TSTV types: the programme's duration)"),
-    ),
+    responses=profile_answers(_NO_PROGRAMME, malformed=_BEYOND_DURATION),
 )
 async def put_bookmark(
     session: SessionDep,
@@ -63,7 +61,7 @@ async def put_bookmark(
 @router.get(
     "/bookmarks/{content_type}/{content_id}",
     response_model=BookmarkOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, refusal(404, "bookmark_not_found"), INVALID),
+    responses=profile_answers(refusal(404, "bookmark_not_found")),
 )
 async def get_bookmark(
     session: SessionDep,
@@ -77,11 +75,7 @@ async def get_bookmark(
     return BookmarkOut.model_validate(row)
 
 
-@router.get(
-    "/continue-watching",
-    response_model=ContinueWatchingOut,
-    responses=errors(UNAUTHENTICATED, *PROFILE, INVALID),
-)
+@router.get("/continue-watching", response_model=ContinueWatchingOut, responses=profile_answers())
 async def continue_watching(
     request: Request,
     session: SessionDep,
@@ -90,17 +84,15 @@ async def continue_watching(
     profile_id: ProfileQuery = None,
 ) -> ContinueWatchingOut:
     profile = await resolve_profile(session, claims, profile_id)
-    archive: ArchiveView = request.app.state.archive
+    archive = archive_of(request)
     rail = await bookmark_service.continue_watching(session, archive, profile, clock.now(), limit)
     out = []
     for item in rail:
         b, entry, ch = item.bookmark, item.entry, item.channel
         out.append(
             ContinueWatchingItemOut(
-                content_type=b.content_type,
-                content_id=b.content_id,
-                position_seconds=item.position_seconds,
-                duration_seconds=item.duration_seconds,
+                **same_named(b, "content_type", "content_id"),
+                **same_named(item, "position_seconds", "duration_seconds"),
                 progress=(
                     min(1.0, item.position_seconds / item.duration_seconds) if item.duration_seconds else None
                 ),

@@ -44,3 +44,20 @@ class ValidationErrorOut(BaseModel):
     """Invalid input (422): one entry per offending field."""
 
     detail: list[FieldErrorOut]
+
+
+class RangeErrorOut(ErrorOut):
+    """A time range that is no range (`range_reversed`, `range_empty`) or too long
+    (`range_too_long`, with the most seconds one may cover), naming the field."""
+
+    loc: list[str] = Field(description='The offending field, e.g. `["query", "end"]`')
+    max_seconds: int | None = None
+
+
+class RangeRefusedOut(ErrorOut):
+    """A time range refused: a programme it touches may not be played (`schedule_entry_id` names
+    it), or the range is outside the viewer window (`window_start`, `window_end`)."""
+
+    schedule_entry_id: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None

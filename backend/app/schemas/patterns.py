@@ -3,7 +3,7 @@ says exactly what the server validates."""
 
 from __future__ import annotations
 
-from app.services.media.archive_layout import CHANNEL_KEY_RE
+from app.services.archive.archive_layout import CHANNEL_KEY_RE
 
 # Text that reaches PostgreSQL, which refuses NUL bytes (otherwise a 500).
 NO_NUL = r"^[^\x00]*$"

@@ -18,6 +18,9 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
 from app.errors import ApiError
+from app.services.archive.disk_budget import DiskBudget
+from app.services.encoders.encoder_status import ChannelEncoderStatus
+from app.services.encoders.run_loop import DISK_FULL
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 ENCODER_STATES = ("stopped", "starting", "running", "error")
@@ -30,7 +33,7 @@ INVALID_REQUEST = "invalid_request"
 
 
 class _Encoders(Protocol):
-    def status(self) -> list[dict[str, Any]]: ...
+    def status(self) -> list[ChannelEncoderStatus]: ...
 
 
 class _Archive(Protocol):
@@ -56,7 +59,7 @@ class ChannelsCollector(Collector):
         rows = manager.status() if manager is not None else []
         mine = self._mine()
         if mine is not None:
-            rows = [r for r in rows if r["channel_key"] in mine]
+            rows = [r for r in rows if r.channel_key in mine]
         ch = ["channel"]
         up = GaugeMetricFamily("tstv_encoder_up", "1 while the channel's encoder is running", labels=ch)
         state = GaugeMetricFamily(
@@ -75,6 +78,11 @@ class ChannelsCollector(Collector):
             "Segment files (video and audio) the channel's encoders wrote since the backend started",
             labels=ch,
         )
+        disk_full = GaugeMetricFamily(
+            "tstv_encoder_disk_full",
+            "1 while the channel's encoder is in error because the disk is full",
+            labels=ch,
+        )
         segments = GaugeMetricFamily(
             "tstv_archive_segments", "Segment files in the channel's archive", labels=ch
         )
@@ -83,17 +91,50 @@ class ChannelsCollector(Collector):
             "tstv_archive_covered_seconds", "Seconds of programme time the archive holds", labels=ch
         )
         for row in rows:
-            key = str(row["channel_key"])
-            up.add_metric([key], 1.0 if row["running"] else 0.0)
+            key = row.channel_key
+            up.add_metric([key], 1.0 if row.running else 0.0)
             for s in ENCODER_STATES:
-                state.add_metric([key, s], 1.0 if row["state"] == s else 0.0)
-            uptime.add_metric([key], float(row["uptime_seconds"] or 0.0))
-            restarts.add_metric([key], float(row["restarts"]))
-            written.add_metric([key], float(row["segments_written"]))
-            segments.add_metric([key], float(row["segment_count"]))
-            size.add_metric([key], float(row["disk_bytes"]))
+                state.add_metric([key, s], 1.0 if row.state == s else 0.0)
+            uptime.add_metric([key], float(row.uptime_seconds or 0.0))
+            restarts.add_metric([key], float(row.restarts))
+            full = row.state == "error" and (row.last_error or "").startswith(DISK_FULL)
+            disk_full.add_metric([key], 1.0 if full else 0.0)
+            written.add_metric([key], float(row.segments_written))
+            segments.add_metric([key], float(row.segment_count))
+            size.add_metric([key], float(row.disk_bytes))
             covered.add_metric([key], sum(e - s for s, e in self._archive.covered_ranges(key)))
-        return [up, state, uptime, restarts, written, segments, size, covered]
+        return [up, state, uptime, restarts, disk_full, written, segments, size, covered]
+
+
+class DiskCollector(Collector):
+    """The disk budget (app/services/archive/disk_budget.py): free space against the floor, read at
+    scrape time (a statvfs), and what eviction deleted per channel since the process started."""
+
+    def __init__(self, budget: DiskBudget) -> None:
+        self._budget = budget
+
+    def collect(self) -> Iterable[Metric]:
+        b = self._budget
+        reading = b.measure()
+        free = GaugeMetricFamily("tstv_disk_free_bytes", "Free bytes of the archive's filesystem")
+        free.add_metric([], float(reading.free))
+        floor = GaugeMetricFamily("tstv_disk_floor_bytes", "ARCHIVE_DISK_FLOOR in bytes")
+        floor.add_metric([], float(reading.floor))
+        full = GaugeMetricFamily(
+            "tstv_disk_storage_full", "1 while recordings and live windows alone breach the floor"
+        )
+        full.add_metric([], 1.0 if b.storage_full() else 0.0)
+        ch = ["channel"]
+        segments = CounterMetricFamily(
+            "tstv_archive_evicted_segments", "Segment files evicted to keep the disk floor", labels=ch
+        )
+        size = CounterMetricFamily(
+            "tstv_archive_evicted_bytes", "Bytes evicted to keep the disk floor", labels=ch
+        )
+        for key, ev in sorted(b.evicted.items()):
+            segments.add_metric([key], float(ev.segments))
+            size.add_metric([key], float(ev.bytes))
+        return [free, floor, full, segments, size]
 
 
 class Outcome:

@@ -1,1 +1,1 @@
-"""Catalogue: channels, schedule, guide, rules, the catalogue cache and its change feed, the seed."""
+"""Catalogue: channels, schedule, guide, rules, the catalogue cache, the seed."""

@@ -53,10 +53,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import DriverQuery
+from app.domain import rights
+from app.domain.bookmarks import TSTV_TYPES
 from app.models import Bookmark, CatalogueState, Channel, ScheduleEntry
 from app.services.catalogue.catalogue_cache import ListingCache, Miss, Timed
-from app.services.playback import rights
-from app.services.viewing.bookmark_service import TSTV_TYPES
 
 # Above this many range terms in one statement, check the archive in Python instead.
 MAX_RANGE_TERMS = 64
@@ -642,14 +642,17 @@ async def _serve(
 ) -> tuple[_T, CatchupPage]:
     """Serve from the cache when it is at the database's version (one query: the version and the
     bookmarks), else read the version first, then the data, then the bookmarks."""
-    if cache.version is not None:
+    held = cache.version
+    if held is not None:
         try:
             found, page = await resolve(True)
         except Miss:
             cache.observe(await _scalar(conn, _VERSION))
         else:
             seen, positions = await _positions(conn, profile_id, page)
-            if seen == cache.version:
+            # Compared with the version the page was taken at, not `cache.version`: a notification
+            # arriving during the query moves that to the new version while `page` stays the old one.
+            if seen == held:
                 return found, CatchupPage(page, positions)
             cache.observe(seen)
     else:

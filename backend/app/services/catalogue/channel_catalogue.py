@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-# Programme k of a channel airs from SCHEDULE_EPOCH + k * loop_seconds. The epoch is a multiple of
-# every segment duration we use, so programme starts fall on segment boundaries.
-SCHEDULE_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 NAMESPACE = uuid.UUID("6f1c3b52-7d0e-4c55-9a51-3c3e2f0b7a10")
 
 

@@ -16,13 +16,13 @@ from typing import Any, cast
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain import rights
+from app.domain.bookmarks import TSTV_TYPES
 from app.models import Bookmark, Channel, ScheduleEntry
 from app.services.catalogue.catalogue_service import ENTRY_COLUMNS
 from app.services.catalogue.programme_state import ProgrammeState, programme_state
-from app.services.playback import rights
-from app.services.viewing.bookmark_service import TSTV_TYPES
 
-# The days a guide shows, around today in the viewer's zone (SPEC §8: 7 days back to 7 ahead).
+# The days a guide shows, around today in the viewer's zone (docs/PRODUCT.md, 'Web app routes').
 DAYS_BACK = 7
 DAYS_AHEAD = 7
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from app.services.media import stills
-from app.services.playback import rights
+from app.domain import rights
+from app.services.archive import stills
 
 Status = Literal["aired", "on_air", "upcoming"]
 

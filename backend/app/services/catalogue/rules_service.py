@@ -1,4 +1,4 @@
-"""TSTV rules (SPEC J5): per-channel switches and windows, per-programme eligibility.
+"""TSTV rules (docs/PRODUCT.md, J5): per-channel switches and windows, per-programme eligibility.
 
 Nothing is cached: every listing and manifest reads the rows, so a change applies to the very next
 request in every process.

@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.schedule import SCHEDULE_EPOCH
 from app.models import Channel, ScheduleEntry
 from app.services.catalogue.channel_catalogue import (
     CHANNELS_BY_KEY,
-    SCHEDULE_EPOCH,
     ChannelDef,
     entry_id,
     series_id,

@@ -1,4 +1,5 @@
-"""Idempotent seed: the five SimLive channels, their schedule and the demo accounts."""
+"""Idempotent seed: the five SimLive channels and their schedule, and in development only the demo
+accounts (elsewhere accounts are made with `python -m app.users`, app/services/accounts/accounts.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from app import clock
 from app.config import Settings
 from app.models import Channel, Profile, User
-from app.services.accounts.auth_service import hash_password, verify_password
+from app.services.accounts.auth_service import hash_password_async, verify_password_async
 from app.services.catalogue.channel_catalogue import CHANNELS
 from app.services.catalogue.schedule_service import fill_schedule
 
@@ -63,19 +64,20 @@ async def seed_accounts(session: AsyncSession, password: str) -> None:
         if user is None:
             user = User(
                 email=acct.email,
-                password_hash=hash_password(password),
+                password_hash=await hash_password_async(password),
                 role=acct.role,
                 subscription_active=acct.subscription_active,
             )
             user.profiles = [Profile(name=acct.profile_name, is_default=True)]
             session.add(user)
-        elif not verify_password(password, user.password_hash):
-            user.password_hash = hash_password(password)
+        elif not await verify_password_async(password, user.password_hash):
+            user.password_hash = await hash_password_async(password)
     await session.commit()
 
 
 async def seed_all(session: AsyncSession, settings: Settings) -> None:
     await seed_channels(session)
-    await seed_accounts(session, settings.tstv_demo_password)
+    if settings.tstv_env == "development":
+        await seed_accounts(session, settings.demo_password)
     added = await fill_schedule(session, clock.now())
     log.info("seed complete", extra={"schedule_rows_added": added})

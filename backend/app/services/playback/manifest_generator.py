@@ -1,4 +1,5 @@
-"""HLS playlists built on demand from the archive index (SPEC §5, MEDIA-NOTES 4, 6, 7).
+"""HLS playlists built on demand from the archive index (docs/PRODUCT.md, 'Media pipeline';
+docs/MEDIA.md, M4, M6, M7).
 
 Three forms over the same segments: live (sliding window), start-over (EVENT, growing until the
 programme ends) and catch-up (VOD). Each run of the encoder has its own init segment and key, so a
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from app.services.media.archive_index import ArchiveIndex, Segment
-from app.services.media.media_info import MediaInfo
+from app.services.archive.archive_index import ArchiveIndex, Segment
+from app.services.archive.media_info import MediaInfo
 
 # Overlap tolerated between runs before a segment counts as covering already-covered time.
 OVERLAP_TOLERANCE_S = 0.25
@@ -74,6 +75,33 @@ def select_segments(
     return out
 
 
+def live_window_start(
+    spans: Iterable[tuple[float, float]], start: float, end: float, max_holes: float
+) -> float:
+    """Where a live playlist over [start, end) begins, given the stretches (start, end) the archive
+    holds: after the latest hole that brings the holes between there and the live edge above
+    `max_holes` seconds (`start` when none does).
+
+    Shaka 4.12 fixes a live presentation's edge from the sum of its segments' durations before it
+    places them by PROGRAM-DATE-TIME: in a window holding a run, a long hole and a new run, its live
+    edge fell where the old run ended, it started the player there and stalled at that run's end
+    (the new run, buffered, lay beyond the seek range it may jump to). A live window therefore holds
+    no more holes than the presentation delay absorbs; what lies before a long hole stays reachable
+    as start-over and catch-up of its programmes."""
+    covered: list[tuple[float, float]] = []  # merged, in time order
+    for a, b in sorted((max(a, start), min(b, end)) for a, b in spans if b > start and a < end):
+        if covered and a <= covered[-1][1] + OVERLAP_TOLERANCE_S:
+            covered[-1] = (covered[-1][0], max(covered[-1][1], b))
+        else:
+            covered.append((a, b))
+    holes = 0.0
+    for before, after in zip(reversed(covered[:-1]), reversed(covered[1:]), strict=True):
+        holes += after[0] - before[1]
+        if holes > max_holes:
+            return after[0]
+    return start
+
+
 def _pdt(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -108,18 +136,19 @@ def render_media_playlist(
     spec: MediaPlaylistSpec,
     segments: list[Segment],
     *,
-    cdn_base: str,
+    file_url: Callable[[str], str],
     key_uri: Callable[[str], str] | None,
     discontinuity_sequence: Callable[[Segment], int],
 ) -> str:
-    """One rendition's media playlist. `key_uri(kid_hex)` gives the key URL (None: no encryption)."""
+    """One rendition's media playlist. `file_url(archive_path)` gives the URL of an init segment or
+    segment (signed for the CDN), `key_uri(kid_hex)` the key URL (None: no encryption)."""
     lines = _header(spec, segments, discontinuity_sequence, "#EXT-X-INDEPENDENT-SEGMENTS")
     if spec.start_at is not None and segments:
         # Shaka 4.12 ignores a start time of exactly 0 (falsy) and then starts an EVENT playlist at
-        # the live edge; a millisecond in keeps start-over at the programme's first frame.
+        # the live edge; a millisecond in keeps start-over at the programme's first frame (docs/MEDIA.md,
+        # M17).
         offset = max(_MIN_START_OFFSET_S, spec.start_at - segments[0].start)
         lines.append(f"#EXT-X-START:TIME-OFFSET={offset:.3f},PRECISE=YES")
-    base = cdn_base.rstrip("/")
     previous: Segment | None = None
     for seg in segments:
         if previous is None or seg.run.run_id != previous.run.run_id:
@@ -129,14 +158,14 @@ def render_media_playlist(
                 lines.append(
                     f'#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,KEYFORMAT="identity",URI="{key_uri(seg.run.kid)}"'
                 )
-            lines.append(f'#EXT-X-MAP:URI="{base}/{seg.init_path}"')
+            lines.append(f'#EXT-X-MAP:URI="{file_url(seg.init_path)}"')
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
         elif abs(seg.start - previous.end) > OVERLAP_TOLERANCE_S:
             # A gap inside a run (a file lost): re-anchor the clock rather than drift.
             lines.append("#EXT-X-DISCONTINUITY")
             lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(seg.start)}")
         lines.append(f"#EXTINF:{seg.duration:.6f},")
-        lines.append(f"{base}/{seg.path}")
+        lines.append(file_url(seg.path))
         previous = seg
     if spec.closed:
         lines.append("#EXT-X-ENDLIST")
@@ -158,7 +187,7 @@ def render_master_playlist(
     variants: Sequence[tuple[MediaInfo, str]], audio_uri: str, image: ImageStream | None = None
 ) -> str:
     """Multivariant playlist: one variant per ladder rung (its info and media playlist URI), sorted
-    by bandwidth ascending, sharing one audio group (MEDIA-NOTES 6), and the thumbnails' image
+    by bandwidth ascending, sharing one audio group (docs/MEDIA.md, M6), and the thumbnails' image
     playlist when there is one."""
     lines = [
         "#EXTM3U",

@@ -1,13 +1,20 @@
 """Playback: which playlist a viewer may have right now, built from the archive index.
 
 The master request is where rights are decided (via `rights`). It hands out a short-lived playback
-token inside the media playlist URLs, so a playback already started keeps refreshing even if the
-rights are revoked meanwhile (J5), while any new playback is refused at once.
+token (`pb`) inside the media playlist URLs, so a playback already started keeps refreshing even if
+the rights are revoked meanwhile (docs/PRODUCT.md, J5), while any new playback is refused at once.
+The same token binds what the playback may fetch: the media playlists sign the CDN URLs of exactly
+the files in its range (app/services/archive/url_signing.py), and carry it in their key URIs; the licence
+(`app/routers/drm.py`) gives only the keys of the runs in its range (`licensable_kids`), after
+checking the programme's rights again (`recheck_rights`).
 
 The rows the rights read come from `RightsCache` (kept per catalogue version, the version pushed by
 LISTEN/NOTIFY on PostgreSQL): a master request makes no database round trip while the pushed
 version is current, and reads the version (one query) while it is not. The subscription state is
-the access token's claim (`sub_active`), as before.
+the user's current one (app/services/accounts/user_state.py); the playback token names its holder
+(user, access token id, token epoch), so a running playback's media playlists and licences stop
+the moment that user is disabled, signs out of that token, changes password or loses the
+subscription.
 """
 
 from __future__ import annotations
@@ -16,21 +23,24 @@ import math
 import re
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import jwt
 
+from app import clock
+from app.catalogue_version import CatalogueFeed
 from app.config import Settings
 from app.db import Database
+from app.domain import rights
 from app.errors import ApiError
 from app.services.accounts.auth_service import JWT_ALGORITHM, TokenClaims, verified_tokens
-from app.services.catalogue.catalogue_feed import CatalogueFeed
-from app.services.media.archive_index import ArchiveIndex, Segment
-from app.services.media.archive_layout import AUDIO, BASE_VIDEO, RunInfo
-from app.services.media.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
-from app.services.media.thumbnails import (
+from app.services.archive import url_signing
+from app.services.archive.archive_index import ArchiveIndex, Segment
+from app.services.archive.archive_layout import AUDIO, BASE_VIDEO, RunInfo
+from app.services.archive.media_info import DEFAULT_MEDIA_INFO, MediaInfo, media_info_for_run
+from app.services.archive.thumbnails import (
     TILE_HEIGHT,
     TILE_WIDTH,
     SheetSet,
@@ -38,27 +48,34 @@ from app.services.media.thumbnails import (
     loop_position,
     sheet_set_of,
 )
-from app.services.playback import rights
+from app.services.playback.bounded_cache import kept
 from app.services.playback.manifest_generator import (
     OVERLAP_TOLERANCE_S,
     ImageSegment,
     ImageStream,
     MediaPlaylistSpec,
     PlaylistKind,
+    live_window_start,
     render_image_playlist,
     render_master_playlist,
     render_media_playlist,
     sample_durations,
     select_segments,
 )
-from app.services.playback.rights_cache import ChannelRow, EntryRow, RightsCache
+from app.services.playback.rights_cache import EntryRow, RightsCache
+from app.services.playback.targets import Grant, Mode, Resolved, Target
 
-KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw"
+# Segments a player stays behind the end of a live playlist (HLS's and Shaka's default).
+LIVE_DELAY_SEGMENTS = 3
+KEY_URI_TEMPLATE = "/api/v1/drm/keys/{kid}/raw?pb={pb}"
+# Where a cached media playlist takes the viewer's playback token (a NUL never occurs in a playlist).
+PB_SLOT = "\0"
 IMAGES = "images"  # the thumbnails' image playlist, next to the renditions' media playlists
 CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
+# The longest time range one playlist may cover (docs/PRODUCT.md, 'Time ranges').
+MAX_RANGE = timedelta(hours=24)
 # How long after a programme's end its start-over waits for the archive to reach the end.
 END_OF_PROGRAMME_GRACE_SEGMENTS = 5
-_CACHE_SIZE = 1024
 # A host name (or IPv4 address) or an IPv6 address, as Starlette gives it without brackets.
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
 _IPV6 = re.compile(r"^[0-9A-Fa-f:.]{2,45}$")
@@ -77,32 +94,26 @@ def cdn_base_for(template: str, viewer_host: str | None) -> str:
     return template.replace("{host}", host)
 
 
-class Mode:
-    LIVE = "live"
-    STARTOVER = "startover"
-    CATCHUP = "catchup"
-    # A cloud recording: the catch-up (VOD) playlist of its programme, past the catch-up window.
-    RECORDING = "recording"
+def whole_second_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """A range in UTC and whole seconds (a time without a zone is UTC), the start floored and the
+    end rounded up, so it covers what was asked and its URLs and token name it exactly."""
+    try:
+        start, end = (t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC) for t in (start, end))
+        ceil = end.replace(microsecond=0) + (timedelta(seconds=1) if end.microsecond else timedelta())
+    except OverflowError:  # a time at the very end of the calendar, or shifted past it by its zone
+        raise ApiError(422, "time_out_of_range", loc=["query", "end"]) from None
+    return start.replace(microsecond=0), ceil
 
 
-@dataclass(frozen=True)
-class Target:
-    """What a playlist covers. Carried inside the playback token, so media playlists of a started
-    playback are served without touching the database."""
-
-    mode: str
-    channel_id: uuid.UUID
-    channel_key: str
-    entry_id: uuid.UUID | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Resolved:
-    target: Target
-    channel: ChannelRow
-    entry: EntryRow | None
+def _range_refusal(r: rights.RangeDecision[EntryRow]) -> dict[str, object]:
+    """What a refused range's answer names: the programme, or the viewer window."""
+    extra: dict[str, object] = {}
+    if r.entry is not None:
+        extra["schedule_entry_id"] = str(r.entry.id)
+    if r.window is not None:
+        extra["window_start"] = r.window[0].isoformat()
+        extra["window_end"] = r.window[1].isoformat()
+    return extra
 
 
 class PlaybackService:
@@ -118,6 +129,8 @@ class PlaybackService:
         self.rights = RightsCache(feed or CatalogueFeed())
         self.thumbnails = thumbnails or ThumbnailStore(settings)
         self._cache: OrderedDict[tuple[object, ...], str] = OrderedDict()
+        # Media playlists: the text split where each viewer's playback token goes (key URIs).
+        self._media_cache: OrderedDict[tuple[object, ...], tuple[str, ...]] = OrderedDict()
         self._info_cache: dict[tuple[object, ...], tuple[MediaInfo, ...]] = {}
         self._sheets_cache: dict[tuple[object, ...], frozenset[SheetSet | None]] = {}
 
@@ -143,6 +156,27 @@ class PlaybackService:
             entry.end_time if entry else None,
         )
         return Resolved(target, channel, entry)
+
+    async def resolve_range(
+        self, db: Database, channel_id: uuid.UUID, start: datetime, end: datetime
+    ) -> Resolved:
+        """A time range of a channel's archive: [start, end) in whole seconds (the start floored,
+        the end rounded up; a time without a zone is UTC), the programmes it touches with it.
+        Reversed, empty or longer than `MAX_RANGE` is a 422 naming the field."""
+        start, end = whole_second_range(start, end)
+        if end < start:
+            raise ApiError(422, "range_reversed", loc=["query", "end"])
+        if end == start:
+            raise ApiError(422, "range_empty", loc=["query", "end"])
+        if end - start > MAX_RANGE:
+            raise ApiError(
+                422, "range_too_long", loc=["query", "end"], max_seconds=int(MAX_RANGE.total_seconds())
+            )
+        channel, entries = await self.rights.range_rows(db, channel_id, start, end)
+        if channel is None or not channel.cdn_channel_key:
+            raise ApiError(404, "channel_not_found")
+        target = Target(Mode.RANGE, channel.id, channel.cdn_channel_key, None, start, end)
+        return Resolved(target, channel, None, entries)
 
     def authorise_new_playback(self, claims: TokenClaims, resolved: Resolved, now: datetime) -> None:
         """Rights for starting playback (the master playlist). Raises ApiError when refused."""
@@ -173,10 +207,22 @@ class PlaybackService:
                 status = {rights.NOT_RECORDED: 404, rights.PROGRAM_NOT_ELIGIBLE: 403}.get(d.reason or "", 409)
                 extra = {"expires_at": d.expires_at.isoformat()} if d.expires_at else {}
                 raise ApiError(status, d.reason or rights.NOT_RECORDED, **extra)
+        elif mode == Mode.RANGE:
+            start, end = resolved.target.start, resolved.target.end
+            assert start is not None and end is not None
+            r = rights.range_decision(channel, resolved.entries, start, end, now)
+            if not r.allowed:
+                raise ApiError(403, r.reason or rights.PROGRAM_NOT_ELIGIBLE, **_range_refusal(r))
+            if not self.index.holds(key, start, end):
+                raise ApiError(404, rights.NOT_RECORDED)
         elif self.index.latest_end(key) is None:
             raise ApiError(404, rights.NOT_RECORDED)
 
     def issue_playback_token(self, claims: TokenClaims, target: Target, now: datetime) -> str:
+        return self.new_grant(claims, target, now).token
+
+    def new_grant(self, claims: TokenClaims, target: Target, now: datetime) -> Grant:
+        """A playback token for a playback whose rights were just checked."""
         if target.start is None or target.end is None:
             exp = now + timedelta(hours=12)
         elif target.mode == Mode.STARTOVER:
@@ -186,6 +232,8 @@ class PlaybackService:
         payload = {
             "typ": "playback",
             "sub": str(claims.user_id),
+            "jti": claims.token_id,  # the access token it was started with, and its epoch
+            "ep": claims.epoch,
             "mode": target.mode,
             "ch": str(target.channel_id),
             "key": target.channel_key,
@@ -194,18 +242,11 @@ class PlaybackService:
             "t": target.end.timestamp() if target.end else None,
             "exp": int(exp.timestamp()),
         }
-        return jwt.encode(payload, self.settings.jwt_secret, algorithm=JWT_ALGORITHM)
+        token = jwt.encode(payload, self.settings.jwt_secret, algorithm=JWT_ALGORITHM)
+        return Grant(target, token, int(exp.timestamp()))
 
-    def target_from_token(
-        self,
-        token: str | None,
-        claims: TokenClaims,
-        mode: str,
-        channel_id: uuid.UUID,
-        entry_id: uuid.UUID | None,
-        now: datetime,
-    ) -> Target | None:
-        """The target of a playback already started, if `token` proves one for this user and URL."""
+    def grant_from_token(self, token: str | None, claims: TokenClaims, now: datetime) -> Grant | None:
+        """The playback `token` proves for this user, if it is one of ours and has not expired."""
         if not token:
             return None
         try:
@@ -214,32 +255,112 @@ class PlaybackService:
             if not (
                 data.get("typ") == "playback"
                 and data.get("sub") == str(claims.user_id)
-                and data.get("mode") == mode
-                and data.get("ch") == str(channel_id)
-                and data.get("e") == (str(entry_id) if entry_id else None)
                 and int(data["exp"]) > now.timestamp()
             ):
                 return None
-            start, end = data.get("s"), data.get("t")
-            return Target(
-                mode,
-                channel_id,
+            start, end, entry = data.get("s"), data.get("t"), data.get("e")
+            target = Target(
+                str(data["mode"]),
+                uuid.UUID(str(data["ch"])),
                 str(data["key"]),
-                entry_id,
+                uuid.UUID(str(entry)) if entry is not None else None,
                 datetime.fromtimestamp(float(start), UTC) if start is not None else None,
                 datetime.fromtimestamp(float(end), UTC) if end is not None else None,
             )
+            return Grant(target, token, int(data["exp"]))
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
+
+    def grant_for(
+        self,
+        token: str | None,
+        claims: TokenClaims,
+        mode: str,
+        channel_id: uuid.UUID,
+        entry_id: uuid.UUID | None,
+        now: datetime,
+        span: tuple[datetime, datetime] | None = None,
+    ) -> Grant | None:
+        """The grant of a playback already started, if `token` proves one for this user and URL
+        (a range's URL also names its span: the token's must be the same)."""
+        grant = self.grant_from_token(token, claims, now)
+        if grant is None:
+            return None
+        t = grant.target
+        if t.mode != mode or t.channel_id != channel_id or t.entry_id != entry_id:
+            return None
+        if span is not None and (t.start, t.end) != whole_second_range(*span):
+            return None
+        return grant
+
+    # ---- licences ------------------------------------------------------------------------------
+
+    def licence_range(self, target: Target, now: datetime) -> tuple[float, float]:
+        """The time (epoch seconds) whose keys a playback token may have: its programme (while a
+        start-over's programme airs, up to now: a key rotated after the token was issued is in
+        it), or for live the rewind window up to now."""
+        d = self.settings.hls_segment_duration
+        t = now.timestamp()
+        if target.mode == Mode.LIVE or target.start is None or target.end is None:
+            return t - self.settings.live_window_minutes * 60 - d, t + d
+        end = target.end.timestamp()
+        if target.mode == Mode.STARTOVER:
+            end = min(end, t + d)
+        return target.start.timestamp(), end
+
+    def licensable_kids(self, target: Target, now: datetime) -> frozenset[str]:
+        """The KIDs (32 hex digits) of the keys encrypting the archive in the token's range."""
+        start, end = self.licence_range(target, now)
+        return self.index.kids_between(target.channel_key, start, end, OVERLAP_TOLERANCE_S)
+
+    async def recheck_rights(self, db: Database, target: Target) -> None:
+        """The rights of a started playback, read again (a licence): the operator may have revoked
+        them since the master. What a playing viewer keeps is time (the token's expiry covers the
+        programme), not a switched-off right. Raises ApiError when refused."""
+        channel, entry = await self.rights.rows(db, target.channel_id, target.entry_id)
+        if channel is None or channel.cdn_channel_key != target.channel_key:
+            raise ApiError(403, "channel_not_found")
+        if target.mode == Mode.LIVE:
+            return
+        if target.mode == Mode.RANGE:
+            assert target.start is not None and target.end is not None
+            channel, entries = await self.rights.range_rows(db, target.channel_id, target.start, target.end)
+            assert channel is not None  # the same channel as above, from the same version
+            r = rights.range_switched_on(channel, entries, clock.now())
+            if not r.allowed:
+                raise ApiError(403, r.reason or rights.PROGRAM_NOT_ELIGIBLE, **_range_refusal(r))
+            return
+        if entry is None or entry.channel_id != channel.id:
+            raise ApiError(403, "schedule_entry_not_found")
+        if target.mode == Mode.STARTOVER:
+            if not rights.startover_switched_on(channel, entry):
+                raise ApiError(403, rights.STARTOVER_NOT_ALLOWED)
+        elif not rights.catchup_switched_on(channel, entry):  # catch-up and recordings
+            raise ApiError(403, rights.PROGRAM_NOT_ELIGIBLE)
+
+    def playback_holder(self, token: str) -> tuple[uuid.UUID, str, int] | None:
+        """Who holds a playback token (user, access token id, token epoch): None if it is not a
+        valid playback token. Expiry is the caller's (`target_from_token`)."""
+        try:
+            data = verified_tokens.decode(token, self.settings.jwt_secret, ["exp"])
+            if data.get("typ") != "playback":
+                return None
+            return uuid.UUID(str(data["sub"])), str(data.get("jti", "")), int(data.get("ep", 0))
         except (jwt.PyJWTError, KeyError, TypeError, ValueError):
             return None
 
     # ---- playlists -----------------------------------------------------------------------------
 
-    def _spec(self, target: Target, rendition: str, now: datetime) -> MediaPlaylistSpec:
+    def playlist_spec(self, target: Target, rendition: str, now: datetime) -> MediaPlaylistSpec:
         key = target.channel_key
         if target.mode == Mode.LIVE or target.start is None or target.end is None:
-            window = self.settings.live_window_minutes * 60
             t = now.timestamp()
-            return MediaPlaylistSpec(key, rendition, t - window, t, PlaylistKind.LIVE, closed=False)
+            spans = ((s.start, s.end) for s in self.index.run_spans(key))
+            # Holes up to Shaka's presentation delay (three segments) only add latency: a restart's
+            # seconds stay in the window, an outage's minutes do not.
+            max_holes = LIVE_DELAY_SEGMENTS * self.settings.hls_segment_duration
+            since = live_window_start(spans, t - self.settings.live_window_minutes * 60, t, max_holes)
+            return MediaPlaylistSpec(key, rendition, since, t, PlaylistKind.LIVE, closed=False)
         start, end = target.start.timestamp(), target.end.timestamp()
         if target.mode == Mode.STARTOVER:
             ended = now >= target.end and self._archive_reached(key, rendition, end, now)
@@ -264,13 +385,22 @@ class PlaybackService:
         return (latest is not None and latest >= end - 0.25) or now.timestamp() >= end + grace
 
     def media_playlist(
-        self, target: Target, rendition: str, now: datetime, viewer_host: str | None = None
+        self,
+        grant: Grant,
+        rendition: str,
+        now: datetime,
+        viewer_host: str | None = None,
+        iptv_token: str | None = None,
     ) -> str:
+        """One rendition's media playlist of a playback: its files signed for the CDN until the
+        token expires (rounded up: see url_signing), its key URIs carrying the token (and the
+        IPTV token the playback was asked with, if any)."""
+        target = grant.target
         if rendition not in (BASE_VIDEO, AUDIO) and rendition not in self.index.renditions(
             target.channel_key
         ):
             raise ApiError(404, "rendition_not_found")
-        spec = self._spec(target, rendition, now)
+        spec = self.playlist_spec(target, rendition, now)
         cdn_base = self.cdn_base(viewer_host)
         key = spec.channel_key
         if not spec.closed:
@@ -282,50 +412,63 @@ class PlaybackService:
         )
         # A settled playlist changes only if already-indexed time does (retention); others on any change.
         version = self.index.history_version(key) if settled else self.index.version(key)
-        cache_key = (spec, version, cdn_base)
-        cached = self._cache.get(cache_key)
-        if cached is not None:
-            self._cache.move_to_end(cache_key)
-            return cached
+        expires = url_signing.url_expiry(grant.expires)
+        cache_key = (spec, version, cdn_base, expires)
+        slot = grant.token if iptv_token is None else f"{grant.token}&{urlencode({'token': iptv_token})}"
+        chunks = self._media_cache.get(cache_key)
+        if chunks is not None:
+            self._media_cache.move_to_end(cache_key)
+            return slot.join(chunks)
         segments = select_segments(self.index, key, rendition, spec.start, spec.end)
+        base = cdn_base.rstrip("/")
+        secret = self.settings.url_signing_secret
+
+        def file_url(path: str) -> str:
+            return f"{base}/{path}?{url_signing.signed_query(secret, path, expires)}"
+
         text = render_media_playlist(
             spec,
             segments,
-            cdn_base=cdn_base,
+            file_url=file_url,
             key_uri=self._key_uri if self.settings.drm_enabled else None,
             discontinuity_sequence=lambda seg: self.index.run_ordinal(key, seg.run.run_id),
         )
-        self._cache[cache_key] = text
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return text
+        chunks = kept(self._media_cache, cache_key, tuple(text.split(PB_SLOT)))
+        return slot.join(chunks)
 
-    def master_playlist(self, target: Target, playback_token: str, now: datetime) -> str:
+    def master_playlist(
+        self, target: Target, playback_token: str, now: datetime, iptv_token: str | None = None
+    ) -> str:
         params = {"pb": playback_token}
+        if iptv_token is not None:
+            params["token"] = iptv_token
         if target.entry_id is not None:
             params["schedule_entry_id"] = str(target.entry_id)
+        if target.mode == Mode.RANGE and target.start is not None and target.end is not None:
+            # Epoch seconds: a media playlist asked without a valid token is new playback of them.
+            params["start"] = str(int(target.start.timestamp()))
+            params["end"] = str(int(target.end.timestamp()))
         query = urlencode(params)
         return render_master_playlist(
-            [(info, f"manifest/{info.rendition}.m3u8?{query}") for info in self._media_info(target, now)],
+            [(info, f"manifest/{info.rendition}.m3u8?{query}") for info in self.variants(target, now)],
             f"manifest/{AUDIO}.m3u8?{query}",
             self._image_stream(target, now, f"manifest/{IMAGES}.m3u8?{query}"),
         )
 
-    # ---- thumbnails (see app/services/media/thumbnails.py) --------------------------------------------
+    # ---- thumbnails (see app/services/archive/thumbnails.py) --------------------------------------------
+
+    def thumbnails_ready(self, target: Target, now: datetime) -> bool:
+        """Whether every run in range has its thumbnail sheets (those missing are asked for)."""
+        return self._image_stream(target, now, "") is not None
 
     def _image_stream(self, target: Target, now: datetime, uri: str) -> ImageStream | None:
         """The image playlist to announce: only when every run in range has its sheets (missing
         ones are asked for, so a later master has them)."""
-        spec = self._spec(target, BASE_VIDEO, now)
-        if not spec.closed:
-            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
-        cache_key = (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
+        spec, cache_key = self._base_range(target, now)
         sets = self._sheets_cache.get(cache_key)
         if sets is None:
             segments = select_segments(self.index, spec.channel_key, BASE_VIDEO, spec.start, spec.end)
-            sets = self._sheets_cache[cache_key] = frozenset(sheet_set_of(s) for s in segments)
-            if len(self._sheets_cache) > _CACHE_SIZE:
-                del self._sheets_cache[next(iter(self._sheets_cache))]
+            sets = kept(self._sheets_cache, cache_key, frozenset(sheet_set_of(s) for s in segments))
         known = [s for s in sets if s is not None]
         if not known or len(known) < len(sets):
             return None  # nothing recorded, or a run that does not say what it played
@@ -337,15 +480,22 @@ class PlaybackService:
         bandwidth = max(s.bandwidth for s in known)
         return ImageStream(uri=uri, bandwidth=bandwidth, resolution=f"{TILE_WIDTH}x{TILE_HEIGHT}")
 
-    def playlist(self, target: Target, rendition: str, now: datetime, viewer_host: str | None = None) -> str:
+    def playlist(
+        self,
+        grant: Grant,
+        rendition: str,
+        now: datetime,
+        viewer_host: str | None = None,
+        iptv_token: str | None = None,
+    ) -> str:
         """A media playlist (`video`, `audio`) or the image playlist (`images`) of a playback."""
         if rendition == IMAGES:
-            return self.image_playlist(target, now, viewer_host)
-        return self.media_playlist(target, rendition, now, viewer_host)
+            return self.image_playlist(grant.target, now, viewer_host)
+        return self.media_playlist(grant, rendition, now, viewer_host, iptv_token)
 
     def image_playlist(self, target: Target, now: datetime, viewer_host: str | None = None) -> str:
         """The thumbnails' image playlist: the video playlist's segments, one sheet each."""
-        spec = self._spec(target, BASE_VIDEO, now)
+        spec = self.playlist_spec(target, BASE_VIDEO, now)
         cdn_base = self.cdn_base(viewer_host).rstrip("/")
         key = spec.channel_key
         if not spec.closed:
@@ -376,25 +526,25 @@ class PlaybackService:
             sheet_of,
             discontinuity_sequence=lambda seg: self.index.run_ordinal(key, seg.run.run_id),
         )
-        self._cache[cache_key] = text
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return text
+        return kept(self._cache, cache_key, text)
 
-    def _media_info(self, target: Target, now: datetime) -> tuple[MediaInfo, ...]:
+    def variants(self, target: Target, now: datetime) -> tuple[MediaInfo, ...]:
         """The variants of the range (one per ladder rung every run in it has), each with codecs,
         resolution, frame rate and bandwidth from the newest run in range (a few segments sampled),
         kept while the channel's index does not change (open ranges at a 1-second resolution)."""
-        spec = self._spec(target, BASE_VIDEO, now)
-        if not spec.closed:
-            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
-        cache_key = (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
+        spec, cache_key = self._base_range(target, now)
         info = self._info_cache.get(cache_key)
         if info is None:
-            info = self._info_cache[cache_key] = self._read_media_info(spec)
-            if len(self._info_cache) > _CACHE_SIZE:
-                del self._info_cache[next(iter(self._info_cache))]  # the oldest
+            info = kept(self._info_cache, cache_key, self._read_media_info(spec))
         return info
+
+    def _base_range(self, target: Target, now: datetime) -> tuple[MediaPlaylistSpec, tuple[object, ...]]:
+        """The base rung's range of `target` (an open one at a 1-second resolution) and the key of
+        what is cached about it while the channel's index does not change."""
+        spec = self.playlist_spec(target, BASE_VIDEO, now)
+        if not spec.closed:
+            spec = replace(spec, start=math.floor(spec.start), end=math.floor(spec.end))
+        return spec, (spec.channel_key, spec.start, spec.end, self.index.version(spec.channel_key))
 
     def runs_in_range(self, channel_key: str, start: float, end: float) -> list[RunInfo]:
         """The runs whose video plays in [start, end) (more than the overlap tolerance of it), in
@@ -439,4 +589,4 @@ class PlaybackService:
 
     @staticmethod
     def _key_uri(kid: str) -> str:
-        return KEY_URI_TEMPLATE.format(kid=kid)
+        return KEY_URI_TEMPLATE.format(kid=kid, pb=PB_SLOT)

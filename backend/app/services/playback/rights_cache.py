@@ -13,13 +13,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.catalogue_version import CatalogueFeed
 from app.db import Database
 from app.models import Channel, ScheduleEntry
-from app.services.catalogue.catalogue_feed import CatalogueFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class EntryRow:
 
 
 Rows = tuple[ChannelRow | None, EntryRow | None]
+RangeRows = tuple[ChannelRow | None, tuple[EntryRow, ...]]
 
 _c = Channel.__table__.c
 _e = ScheduleEntry.__table__.c
@@ -72,6 +74,29 @@ _ROWS = (
     .where(_c.id == bindparam("c"))
 )
 
+# A time range: the channel and every programme the range [s, t) touches, in time order.
+_RANGE_ROWS = (
+    select(*_ROWS.selected_columns)
+    .select_from(
+        Channel.__table__.outerjoin(
+            ScheduleEntry.__table__,
+            (_e.channel_id == _c.id)
+            & (_e.start_time < bindparam("t", type_=_e.start_time.type))
+            & (_e.end_time > bindparam("s", type_=_e.end_time.type)),
+        )
+    )
+    .where(_c.id == bindparam("c"))
+    .order_by(_e.start_time)
+)
+
+
+def _channel_row(row: Any) -> ChannelRow:
+    return ChannelRow(*row[:6])
+
+
+def _entry_row(row: Any) -> EntryRow | None:
+    return EntryRow(*row[6:]) if row[6] is not None else None
+
 
 class RightsCache:
     """(channel id, programme id or None) -> the two rows, for the feed's current version.
@@ -84,12 +109,14 @@ class RightsCache:
         self.version: int | None = None
         self.reads = 0  # row pairs read from the database
         self._rows: dict[tuple[uuid.UUID, uuid.UUID | None], Rows] = {}
+        self._ranges: dict[tuple[uuid.UUID, datetime, datetime], RangeRows] = {}
         feed.add_observer(self.observe)
 
     def observe(self, version: int | None) -> None:
         if version != self.version:
             self.version = version
             self._rows.clear()
+            self._ranges.clear()
 
     async def rows(self, db: Database, channel_id: uuid.UUID, entry_id: uuid.UUID | None) -> Rows:
         key = (channel_id, entry_id)
@@ -110,14 +137,34 @@ class RightsCache:
         version = self.version  # committed before the read below starts: the rows are at least as new
         row = (await conn.execute(_ROWS, {"c": key[0], "e": key[1]})).first()
         self.reads += 1
-        found: Rows = (None, None)
-        if row is not None:
-            c_id, key_, tstv, startover, catchup, window, e_id, e_channel, start, end, e_cu, e_so = row
-            channel = ChannelRow(c_id, key_, tstv, startover, catchup, window)
-            entry = EntryRow(e_id, e_channel, start, end, e_cu, e_so) if e_id is not None else None
-            found = (channel, entry)
+        found: Rows = (None, None) if row is None else (_channel_row(row), _entry_row(row))
         if version is not None and version == self.version:
-            if len(self._rows) >= self.max_entries:
-                del self._rows[next(iter(self._rows))]
-            self._rows[key] = found
+            _keep(self._rows, key, found, self.max_entries)
         return found
+
+    async def range_rows(
+        self, db: Database, channel_id: uuid.UUID, start: datetime, end: datetime
+    ) -> RangeRows:
+        """The channel and the programmes [start, end) touches, as `rows` keeps a pair."""
+        key = (channel_id, start, end)
+        if self.feed.current() and (found := self._ranges.get(key)) is not None:
+            return found
+        async with db.reader_engine.connect() as conn:
+            if not self.feed.current():
+                await self.feed.read_version(conn)
+                if (found := self._ranges.get(key)) is not None:
+                    return found
+            version = self.version
+            rows = (await conn.execute(_RANGE_ROWS, {"c": channel_id, "s": start, "t": end})).all()
+        self.reads += 1
+        entries = tuple(e for row in rows if (e := _entry_row(row)) is not None)
+        found = (_channel_row(rows[0]), entries) if rows else (None, ())
+        if version is not None and version == self.version:
+            _keep(self._ranges, key, found, self.max_entries)
+        return found
+
+
+def _keep(cache: dict[Any, Any], key: Any, value: Any, max_entries: int) -> None:
+    if len(cache) >= max_entries:
+        del cache[next(iter(cache))]
+    cache[key] = value

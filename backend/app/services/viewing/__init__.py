@@ -1,1 +1,2 @@
-"""Viewing: what a viewer keeps: bookmarks, notifications, cloud recordings, profiles."""
+"""Viewing: what a viewer keeps: bookmarks, the player's session heartbeats that save them,
+notifications, cloud recordings, profiles."""

@@ -1,4 +1,4 @@
-"""Bookmarks (resume positions) and the Continue Watching rail (SPEC J4).
+"""Bookmarks (resume positions) and the Continue Watching rail (docs/PRODUCT.md, J4).
 
 For the TSTV types the furthest position wins, decided by the database in the one upsert statement,
 so concurrent writers (two devices, a heartbeat racing a pause) can never move a position back.
@@ -18,11 +18,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
 
+from app.domain import rights
+from app.domain.bookmarks import TSTV_TYPES
 from app.errors import ApiError
 from app.models import Bookmark, Channel, ScheduleEntry
-from app.services.playback import rights
 
-TSTV_TYPES = ("tstv_catchup", "tstv_startover")
 FINISHED_RATIO = 0.95
 Playback = Literal["catchup", "startover"]
 BOOKMARK_NOT_FOUND = "bookmark_not_found"
@@ -56,31 +56,16 @@ def programme_duration(entry: ScheduleEntry) -> float:
     return (entry.end_time - entry.start_time).total_seconds()
 
 
-def upsert_statement(
-    dialect: str,
-    profile_id: uuid.UUID,
-    content_type: str,
-    content_id: uuid.UUID,
-    position: float,
-    duration: float | None,
-    now: datetime,
-) -> Any:
-    """INSERT .. ON CONFLICT (profile_id, content_id, content_type) DO UPDATE, one statement.
+def upsert_statement(dialect: str, bookmark: dict[str, Any]) -> Any:
+    """INSERT .. ON CONFLICT (profile_id, content_id, content_type) DO UPDATE, one statement, of
+    `bookmark`'s columns.
 
     TSTV types keep GREATEST(stored, new) (SQLite: the two-argument max()), so the stored position
     only ever grows, whatever the interleaving of writers; other types take the new value."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Bookmark).values(
-        id=uuid.uuid4(),
-        profile_id=profile_id,
-        content_id=content_id,
-        content_type=content_type,
-        position_seconds=position,
-        duration_seconds=duration,
-        updated_at=now,
-    )
+    stmt = insert(Bookmark).values(id=uuid.uuid4(), **bookmark)
     new = stmt.excluded
-    if content_type in TSTV_TYPES:
+    if bookmark["content_type"] in TSTV_TYPES:
         greatest = func.greatest if dialect == "postgresql" else func.max
         values: dict[str, Any] = {
             "position_seconds": greatest(Bookmark.position_seconds, new.position_seconds),
@@ -118,12 +103,9 @@ async def save_bookmark(
         duration = programme_duration(entry)
     if duration is not None and position > duration:
         raise PositionBeyondDuration(f"position_seconds is beyond the duration ({duration:g} s)")
-    dialect = session.get_bind().dialect.name
-    row = (
-        await session.execute(
-            upsert_statement(dialect, profile_id, content_type, content_id, position, duration, now)
-        )
-    ).one()
+    ids = {"profile_id": profile_id, "content_id": content_id, "content_type": content_type}
+    bookmark = {**ids, "position_seconds": position, "duration_seconds": duration, "updated_at": now}
+    row = (await session.execute(upsert_statement(session.get_bind().dialect.name, bookmark))).one()
     if commit:
         await session.commit()
     return BookmarkRow(*row)

@@ -1,4 +1,4 @@
-"""In-app notifications, and the expiry job (SPEC J6).
+"""In-app notifications, and the expiry job (docs/PRODUCT.md, J6).
 
 The job finds catch-up programmes a profile started and has not finished that have less than 24 h
 left, and creates one notification per profile and programme. "Never twice" is the database's
@@ -19,10 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.domain import rights
+from app.domain.bookmarks import TSTV_TYPES
 from app.errors import ApiError
 from app.models import Bookmark, Channel, Notification, Profile, ScheduleEntry
-from app.services.playback import rights
-from app.services.viewing.bookmark_service import FINISHED_RATIO, TSTV_TYPES, programme_duration
+from app.services.viewing.bookmark_service import FINISHED_RATIO, programme_duration
 
 log = logging.getLogger("tstv.notifications")
 

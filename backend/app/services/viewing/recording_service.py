@@ -1,6 +1,7 @@
 """Cloud recordings (network PVR): a recording is a pointer to a programme's time range of the
-archive (SPEC §3), never a copy. Retention keeps what recordings point at (`held_ranges`), one copy
-for every viewer; a recording lasts `RECORDING_RETENTION_DAYS` after its programme ended.
+archive (docs/PRODUCT.md, 'Data model'), never a copy. Retention keeps what recordings point at
+(`recording_holds`), one copy for every viewer; a recording lasts `RECORDING_RETENTION_DAYS` after its
+programme ended.
 
 Its status is computed at read time from the archive index (never stored, so never stale):
 `scheduled` (upcoming), `recording` (on air), then `recorded`, `partial` (the archive holds only
@@ -15,9 +16,8 @@ programme idempotent whatever happens.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
@@ -26,11 +26,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.domain import rights
 from app.errors import ApiError
 from app.models import Channel, Recording, ScheduleEntry, SeriesRecording, User
+from app.services.archive.archive_index import ArchiveIndex
 from app.services.catalogue.schedule_service import fill_schedule
-from app.services.media.archive_index import ArchiveIndex
-from app.services.playback import rights
+from app.services.viewing.recording_holds import kept_since
 
 SCHEDULED, RECORDING, RECORDED, PARTIAL, FAILED = "scheduled", "recording", "recorded", "partial", "failed"
 STATUSES = (SCHEDULED, RECORDING, RECORDED, PARTIAL, FAILED)
@@ -109,11 +110,6 @@ def _view(
 # ---- queries ----------------------------------------------------------------------------------
 
 
-def _kept_since(now: datetime, retention_days: int) -> datetime:
-    """Programmes that ended at or before this have expired recordings."""
-    return now - timedelta(days=retention_days)
-
-
 def _views_query(
     user_id: uuid.UUID, now: datetime, retention_days: int
 ) -> Select[Recording, ScheduleEntry, Channel]:
@@ -121,7 +117,7 @@ def _views_query(
         select(Recording, ScheduleEntry, Channel)
         .join(ScheduleEntry, ScheduleEntry.id == Recording.schedule_entry_id)
         .join(Channel, Channel.id == ScheduleEntry.channel_id)
-        .where(Recording.user_id == user_id, ScheduleEntry.end_time > _kept_since(now, retention_days))
+        .where(Recording.user_id == user_id, ScheduleEntry.end_time > kept_since(now, retention_days))
     )
 
 
@@ -132,7 +128,7 @@ async def quota(session: AsyncSession, user_id: uuid.UUID, now: datetime, settin
         .join(Recording, Recording.schedule_entry_id == ScheduleEntry.id)
         .where(
             Recording.user_id == user_id,
-            ScheduleEntry.end_time > _kept_since(now, settings.recording_retention_days),
+            ScheduleEntry.end_time > kept_since(now, settings.recording_retention_days),
         )
     )
     used = sum((end - start).total_seconds() for start, end in rows)
@@ -245,7 +241,7 @@ async def record_programme(
     existing = await session.scalar(
         select(Recording).where(Recording.user_id == user_id, Recording.schedule_entry_id == entry_id)
     )
-    if existing is not None and entry.end_time > _kept_since(now, days):
+    if existing is not None and entry.end_time > kept_since(now, days):
         view = _view(existing, entry, channel, now, settings, archive)
         await session.commit()  # nothing written: ends the transaction (and the lock), keeps the rows
         return view, False
@@ -295,7 +291,7 @@ async def _series_views(
         .join(ScheduleEntry, ScheduleEntry.id == Recording.schedule_entry_id)
         .where(
             Recording.series_recording_id == SeriesRecording.id,
-            ScheduleEntry.end_time > _kept_since(now, settings.recording_retention_days),
+            ScheduleEntry.end_time > kept_since(now, settings.recording_retention_days),
         )
         .scalar_subquery()
     )
@@ -467,44 +463,3 @@ async def schedule_job(
     it added. Returns the recordings made."""
     await fill_schedule(session, now)
     return await record_new_episodes(session, now, settings, archive)
-
-
-# ---- retention ----------------------------------------------------------------------------------
-
-
-def merge(ranges: Sequence[Range]) -> list[Range]:
-    """Sorted, disjoint union of `ranges`."""
-    out: list[Range] = []
-    for s, e in sorted(ranges):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-async def held_ranges(session: AsyncSession, now: datetime, retention_days: int) -> dict[str, list[Range]]:
-    """Per channel key, the sorted, disjoint programme ranges that recordings (of any user, not
-    expired) point at: what retention must keep. One range per programme however many recorded it."""
-    rows = await session.execute(
-        select(Channel.cdn_channel_key, ScheduleEntry.start_time, ScheduleEntry.end_time)
-        .distinct()
-        .join(ScheduleEntry, ScheduleEntry.channel_id == Channel.id)
-        .join(Recording, Recording.schedule_entry_id == ScheduleEntry.id)
-        .where(
-            Channel.cdn_channel_key.is_not(None), ScheduleEntry.end_time > _kept_since(now, retention_days)
-        )
-    )
-    by_key: dict[str, list[Range]] = {}
-    for key, start, end in rows:
-        if key is not None:
-            by_key.setdefault(key, []).append((start.timestamp(), end.timestamp()))
-    return {key: merge(ranges) for key, ranges in by_key.items()}
-
-
-async def purge_expired(session: AsyncSession, now: datetime, retention_days: int) -> int:
-    """Delete recordings whose programme ended more than `retention_days` ago."""
-    expired = select(ScheduleEntry.id).where(ScheduleEntry.end_time <= _kept_since(now, retention_days))
-    result = await session.execute(delete(Recording).where(Recording.schedule_entry_id.in_(expired)))
-    await session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Rules and facts every layer may import: pure functions and constants, no I/O."""

@@ -1,6 +1,6 @@
 """Synthetic archives: runs laid out exactly as the SimLive encoders write them (see
-app/services/media/archive_layout.py), with empty segment files, for tests and benchmarks that need
-"recorded" programmes without running FFmpeg."""
+app/services/archive/archive_layout.py), with empty (or `segment_bytes` long) segment files, for
+tests and benchmarks that need "recorded" programmes without running FFmpeg."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.models import Channel, ScheduleEntry
-from app.services.media.archive_layout import (
+from app.models import Channel, DrmKey, ScheduleEntry
+from app.services.archive.archive_layout import (
     INIT_NAMES,
     PLAYLIST_NAME,
     RENDITIONS,
@@ -42,9 +42,11 @@ def write_run(
     loop_seconds: int = 600,
     kid: str | None = None,
     started_at: float | None = None,
+    segment_bytes: int = 0,
 ) -> RunInfo:
     """Write one encoder run covering [start, end) (rounded up to whole segments): run.json, the
-    init segments and one empty media segment per slot, for each rendition. Idempotent."""
+    init segments and one media segment per slot (empty, or `segment_bytes` of zeros that take
+    disk space), for each rendition. Idempotent."""
     anchor = start.timestamp()
     info = RunInfo(
         run_id=run_id_for(started_at if started_at is not None else anchor),
@@ -60,17 +62,22 @@ def write_run(
     count = max(1, math.ceil((end.timestamp() - anchor) / segment_duration))
     for rendition in renditions:
         (run_path / rendition / INIT_NAMES[rendition]).touch()
-        _touch_segments(info, run_path / rendition, range(count))
+        _touch_segments(info, run_path / rendition, range(count), segment_bytes)
     return info
 
 
-def _touch_segments(info: RunInfo, rendition_dir: Path, seqs: range) -> list[str]:
+def _touch_segments(info: RunInfo, rendition_dir: Path, seqs: range, size: int = 0) -> list[str]:
     dur_us = info.segment_duration * 1_000_000
     names = []
     for seq in seqs:
         wall = time.strftime("%Y%m%dT%H%M%S", time.gmtime(info.anchor + seq * info.segment_duration))
         names.append(name := f"{wall}_{seq:06d}_{dur_us}.m4s")
-        os.close(os.open(rendition_dir / name, os.O_CREAT | os.O_WRONLY, 0o644))
+        fd = os.open(rendition_dir / name, os.O_CREAT | os.O_WRONLY, 0o644)
+        try:
+            if size:
+                os.write(fd, bytes(size))
+        finally:
+            os.close(fd)
     return names
 
 
@@ -105,12 +112,15 @@ async def create_recorded_channel(
     recorded: tuple[int, int] | None = None,
     partial_seconds: int | None = None,
     genre: str = "Test",
+    keyed: bool = False,
     **channel_fields: Any,
 ) -> tuple[Channel, list[ScheduleEntry]]:
     """A private TSTV channel (random key, so tests don't meet each other's data) with `count`
     back-to-back programmes from `first_start`; programmes `recorded[0]..recorded[1]-1` are in the
     archive (a synthetic run written to HLS_SEGMENT_DIR and indexed; with `partial_seconds`, one
-    short run per programme holding only its first seconds, which is enough to be "recorded")."""
+    short run per programme holding only its first seconds, which is enough to be "recorded"). With
+    `keyed`, the runs are under a content key of the KMS (the channel's active key), so licences of
+    playbacks of them are given."""
     key = "c" + secrets.token_hex(4)
     async with app.state.db.sessionmaker() as session:
         channel = Channel(
@@ -136,6 +146,17 @@ async def create_recorded_channel(
             for i in range(count)
         ]
         session.add_all(entries)
+        kid = None
+        if keyed:
+            content_key = DrmKey(
+                key_id=uuid.uuid4(),
+                key_value=os.urandom(16),
+                channel_id=channel.id,
+                active=True,
+                created_at=datetime.now(UTC),
+            )
+            session.add(content_key)
+            kid = content_key.key_id.hex
         await session.commit()
     if recorded is not None:
         lo, hi = recorded
@@ -152,6 +173,7 @@ async def create_recorded_channel(
                 end,
                 segment_duration=app.state.settings.hls_segment_duration,
                 loop_seconds=programme_seconds,
+                kid=kid,
             )
         index_channel(app.state.archive, key)
     return channel, entries

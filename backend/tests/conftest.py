@@ -26,8 +26,60 @@ from app.config import Settings
 from app.main import create_app
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
+TESTS_DIR = BACKEND_DIR / "tests"
+# The tiers: each a folder of tests/ whose tests get its marker; pyproject.toml's markers say what
+# each tier's tests start. `make test-fast` runs the first two (scripts/test_fast.sh).
+TIERS = ("unit", "api", "media", "web", "cluster")
+# The modules that take longest, longest first (most of their time is spent waiting for programmes
+# to air in real time, not on the CPU): `make test` runs modules side by side (pytest-xdist) and
+# hands these out first, so that none of them starts last. See scripts/test.sh.
+LONGEST_MODULES = (
+    "cluster/test_cluster_web",
+    "web/test_web_player",
+    "web/test_e2e_playback",
+    "cluster/test_cluster",  # after test_cluster_web, whose set-up prepares the seeded channels' sources
+    "media/test_simlive",
+    "web/test_backfill",
+    "web/test_web_admin",
+    "web/test_web_browse",
+    "media/test_accounts",
+    "media/test_abuse",
+    "media/test_deploy",
+    "media/test_handover",
+    "media/test_thumbnails",
+    "web/test_thumbnails_in_chromium",
+    "media/test_openapi_conformance",
+    "web/test_web_recordings",
+    "web/test_web_live_gap",
+    "api/test_recordings",
+    "media/test_stills",
+    "media/test_ladder",
+)
+API = "/api/v1"
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEMO_PASSWORD = "tstv-demo-test"
+
+
+def _module(item: pytest.Item) -> str:
+    """The item's module as its path under tests/ without the suffix (`web/test_web_player`)."""
+    return item.path.relative_to(TESTS_DIR).with_suffix("").as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers given here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test is marked with its tier (its folder). On a pytest-xdist worker, the longest
+    modules come first: with `--dist loadfile --no-loadscope-reorder` (scripts/test.sh) the workers
+    take whole modules in this order (a module's tests share its module fixtures: a running stack,
+    a browser; some follow on)."""
+    for item in items:
+        tier = _module(item).split("/", 1)[0]
+        if tier in TIERS:
+            item.add_marker(tier)
+    if not hasattr(config, "workerinput"):
+        return
+    rank = {name: i for i, name in enumerate(LONGEST_MODULES)}
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(_module(item), len(rank)), order[id(item)]))
 
 
 def server_url() -> str:
@@ -39,21 +91,23 @@ def asyncpg_dsn(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-async def create_database(name: str) -> str:
-    conn = await asyncpg.connect(asyncpg_dsn(server_url()))
+async def create_database(name: str, server: str | None = None) -> str:
+    """A new database on `server` (default: the test server) as the app's URL."""
+    server = server or server_url()
+    conn = await asyncpg.connect(asyncpg_dsn(server))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     return (
-        make_url(server_url())
+        make_url(server)
         .set(drivername="postgresql+asyncpg", database=name)
         .render_as_string(hide_password=False)
     )
 
 
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(server_url()))
+async def drop_database(name: str, server: str | None = None) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(server or server_url()))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -106,6 +160,18 @@ def make_settings(database_url: str, hls_dir: Path, **overrides: Any) -> Setting
         **overrides,
     }
     return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def shared_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of prepared channel sources for every stack and cluster of the run, on every
+    pytest-xdist worker (they share their base temp's parent): sources are cached by content (the
+    channel's key and name, loop, rung: app/services/encoders/sources.py), so the stacks and
+    clusters that run the same channels encode their loops once."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-sources-cache"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ import imageio_ffmpeg
 
 from app.ladder import Rung
 from app.models import Channel
-from app.services.media import archive_layout as layout
-from app.services.media.media_sources import playout_list
-from app.services.playback import drm_service
+from app.services.archive import archive_layout as layout
+from app.services.archive import content_keys
+from app.services.encoders.run_plan import ffmpeg_args, playout_list
 
 # One generated source for every run (its content is the test pattern with the frame-number marker).
 SOURCE_KEY, SOURCE_NAME = "stillsrc", "Stills"
@@ -31,6 +31,14 @@ _run_ids = itertools.count()
 def real_ffmpeg() -> str:
     exe: str = imageio_ffmpeg.get_ffmpeg_exe()
     return exe
+
+
+async def prepare_sources(app: Any, loop_seconds: int, rungs: tuple[Rung, ...] | None = None) -> list[Path]:
+    """The generated source of `loop_seconds` at every rung (default the settings' ladder), encoded
+    once and cached: call it before reading the clock for a run's times, since on a loaded machine
+    it takes the longest."""
+    ladder = app.state.settings.ladder if rungs is None else rungs
+    return [await app.state.simlive.sources.prepare(SOURCE_KEY, SOURCE_NAME, loop_seconds, r) for r in ladder]
 
 
 async def write_encoded_run(
@@ -50,13 +58,13 @@ async def write_encoded_run(
     rung of the ladder (`rungs`, default the settings') is written; one rung makes a run like those
     from before the ladder."""
     assert channel.cdn_channel_key and seconds % loop_seconds == 0
-    settings, simlive = app.state.settings, app.state.simlive
+    settings = app.state.settings
     ladder = settings.ladder if rungs is None else rungs
-    sources = [await simlive.sources.prepare(SOURCE_KEY, SOURCE_NAME, loop_seconds, r) for r in ladder]
+    sources = await prepare_sources(app, loop_seconds, ladder)
     async with app.state.db.sessionmaker() as session:
         row = await session.get(Channel, channel.id)
         assert row is not None
-        key = await drm_service.get_or_create_active_key(session, row)
+        key = await content_keys.get_or_create_active_key(session, row)
     started = time.time() + next(_run_ids)  # distinct run ids however fast runs are written
     info = layout.RunInfo(
         run_id=layout.run_id_for(started),
@@ -83,10 +91,16 @@ async def write_encoded_run(
         playlist = rdir / f"playout-{rendition}.ffconcat"
         playlist.write_text(playout_list(Path(source), loop_seconds, 0, horizon_seconds=seconds - 1))
         playlists.append(playlist)
-    args = simlive._ffmpeg_args(
-        playlists, rdir, key.key_value.hex(), key.key_id.hex, renditions=info.video_renditions
+    args = ffmpeg_args(
+        real_ffmpeg(),
+        settings.hls_segment_duration,
+        playlists,
+        rdir,
+        key.key_value.hex(),
+        key.key_id.hex,
+        renditions=info.video_renditions,
+        realtime=False,
     )
-    args = [real_ffmpeg(), *(a for a in args[1:] if a != "-re")]
     proc = await asyncio.create_subprocess_exec(
         *args,
         stdin=asyncio.subprocess.DEVNULL,

@@ -17,10 +17,10 @@ import httpx
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.domain.schedule import SCHEDULE_EPOCH
 from app.models import Channel, ScheduleEntry
-from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
-from app.services.media import archive_layout as layout
-from app.services.media.media_sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
+from app.services.archive import archive_layout as layout
+from app.services.encoders.sources import GEN_HEIGHT, GEN_WIDTH, decode_marker
 
 T = TypeVar("T")
 

@@ -5,7 +5,9 @@ player harness page (e2e/player.html with Shaka Player from npm)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import fcntl
 import functools
 import http.server
 import os
@@ -18,23 +20,45 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import m3u8
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from app.config import Settings
-from app.db import make_engine
+from app.db import Database, make_engine
+from app.domain.schedule import SCHEDULE_EPOCH
 from app.models import Channel, ScheduleEntry
-from app.services.catalogue.channel_catalogue import SCHEDULE_EPOCH
-from app.services.media.cdn_config import nginx_binary, write_cdn_conf
+from app.services.accounts import accounts
+from app.services.archive.cdn_config import nginx_binary, write_cdn_conf
+from app.services.encoders.backfill import BackfillResult, backfill_range
+from app.services.encoders.sources import SourceCache
+from tests.archive_factory import append_segments, write_run
 from tests.conftest import BACKEND_DIR, create_database, drop_database, migrate
 
 REPO_DIR = BACKEND_DIR.parent
 E2E_DIR = REPO_DIR / "e2e"
 PASSWORD = "e2e-demo-password"
+# The accounts a stack starts with, made the way an operator makes them (app/users.py's service):
+# production seeds none. (e-mail, role, subscription)
+ACCOUNTS = (
+    ("admin@tstv.local", "admin", True),
+    ("viewer@tstv.local", "viewer", True),
+    ("nosub@tstv.local", "viewer", False),
+)
+
+
+async def create_accounts(db_url: str, password: str = PASSWORD) -> None:
+    db = Database(Settings(database_url=db_url, jwt_secret="unused-" + "x" * 32))
+    try:
+        async with db.sessionmaker() as session:
+            for email, role, subscription in ACCOUNTS:
+                await accounts.add_user(session, email, password, role, subscription)
+    finally:
+        await db.dispose()
 
 
 def free_port() -> int:
@@ -45,13 +69,17 @@ def free_port() -> int:
 
 
 def wait_until(check: object, within: float, what: str, every: float = 0.2) -> object:
+    """`check()`'s first truthy value, asked every `every` s and at least once (a wait computed
+    from a time already past is no wait, not a failure); fails after `within` s."""
     deadline = time.monotonic() + within
     last: object = None
-    while time.monotonic() < deadline:
+    while True:
         with contextlib.suppress(httpx.HTTPError, OSError):
             last = check()  # type: ignore[operator]
             if last:
                 return last
+        if time.monotonic() >= deadline:
+            break
         time.sleep(every)
     raise AssertionError(f"timed out after {within} s waiting for {what} (last: {last!r})")
 
@@ -71,11 +99,14 @@ async def add_short_loop_channel(
     try:
         async with engine.begin() as conn:
             channel_id = uuid.uuid4()
+            # Numbers are unique: a second test channel of a stack takes the next one (a random
+            # number collided with the first channel's one run in a hundred).
+            taken = (await conn.execute(select(func.max(Channel.number)))).scalar() or 0
             await conn.execute(
                 insert(Channel).values(
                     id=channel_id,
                     name=f"E2E {key}",
-                    number=900 + secrets.randbelow(99),
+                    number=max(900, taken + 1),
                     genre=genre,
                     loop_seconds=loop_seconds,
                     cdn_channel_key=key,
@@ -116,9 +147,14 @@ class Stack:
     channel_id: uuid.UUID
     admin_token: str
     viewer_token: str
+    env: dict[str, str] = field(default_factory=dict)  # the backend's environment
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.viewer_token}"}
+
+    def settings(self) -> Settings:
+        """The backend's settings, as its process reads them from its environment."""
+        return _settings_of(self.env)
 
     def get(self, path: str, token: str | None = None) -> httpx.Response:
         return httpx.get(self.api + path, headers=self.headers(token), timeout=30)
@@ -169,28 +205,92 @@ def child_process(args: list[str], log: Path, **kwargs: object) -> Iterator[subp
             proc.wait()
 
 
+def _use_sources(tmp: Path, sources_cache: Path | None) -> None:
+    """Point the archive's source cache (`sources-cache` next to it) at a shared one."""
+    if sources_cache is not None:
+        (tmp / "sources-cache").symlink_to(sources_cache, target_is_directory=True)
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path, name: str) -> Iterator[None]:
+    """An exclusive lock on a (possibly shared) source cache, across processes."""
+    cache.mkdir(exist_ok=True)
+    with open(cache / f".{name}.test-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _settings_of(env: dict[str, str]) -> Settings:
+    """The settings a process started with `env` reads from its environment."""
+    values: dict[str, Any] = {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
+    return Settings(**values)
+
+
+async def _prepare_sources(settings: Settings) -> None:
+    """Every channel's source at every rung of the ladder, in the archive's source cache (what the
+    encoders prepare before going on air; already there, they start with the whole ladder)."""
+    engine = make_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(Channel.cdn_channel_key, Channel.name, Channel.loop_seconds).where(
+                        Channel.cdn_channel_key.is_not(None), Channel.loop_seconds.is_not(None)
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    cache = SourceCache(settings)
+    await asyncio.gather(
+        *(
+            cache.prepare(key, name, loop, rung)
+            for key, name, loop in rows
+            if key and loop
+            for rung in settings.ladder
+        )
+    )
+
+
+# The ladder of the stacks: three rungs like the default (app/ladder.py), at a quarter of its
+# pixels. The browser tests' Chromium decodes the top rung it is given and every stack prepares its
+# channels' sources at each rung, so the default's 720p made the suite spend its CPU on pictures no
+# test looks at closely (clusters too); the default ladder itself is tested by
+# tests/media/test_ladder.py.
+TEST_LADDER = "180p:320x180:250k,270p:480x270:400k,360p:640x360:700k"
+
+
 @contextlib.contextmanager
 def running_stack(
-    tmp: Path, loop_seconds: int = 30, env: dict[str, str] | None = None, bind: str = "127.0.0.1"
+    tmp: Path,
+    loop_seconds: int = 30,
+    env: dict[str, str] | None = None,
+    bind: str = "127.0.0.1",
+    sources_cache: Path | None = None,
 ) -> Iterator[Stack]:
     """Everything running; `env` adds backend settings, `bind` is where the backend and the CDN
-    listen (0.0.0.0 to reach them by the machine's LAN address too)."""
+    listen (0.0.0.0 to reach them by the machine's LAN address too). With a `sources_cache` shared
+    between stacks (conftest's shared_sources), the test channel's key says its loop (`e2e30`), so
+    stacks with the same loop prepare its sources once."""
     nginx = nginx_binary()
     assert nginx, "nginx is required (make test installs it)"
     assert (E2E_DIR / "node_modules" / "shaka-player").is_dir(), "run `npm ci` in e2e/ (make test does)"
     db_name = f"tstv_e2e_{secrets.token_hex(4)}"
     db_url = asyncio.run(create_database(db_name))
-    key = "e2e" + secrets.token_hex(2)
+    # With a shared source cache the key says the loop (`e2e20`), so stacks with the same loop share
+    # its sources; otherwise it is random, as each stack's own.
+    key = f"e2e{loop_seconds}" if sources_cache is not None else "e2e" + secrets.token_hex(2)
     hls = tmp / "hls"
     hls.mkdir()
+    _use_sources(tmp, sources_cache)
     try:
         asyncio.run(migrate(db_url))
+        asyncio.run(create_accounts(db_url))
         channel_id = asyncio.run(
             add_short_loop_channel(db_url, key, loop_seconds, datetime.now(SCHEDULE_EPOCH.tzinfo))
         )
         with _page_server() as page:
             cdn_port, api_port = free_port(), free_port()
-            conf = write_cdn_conf(hls, cdn_port, tmp / "nginx", host=bind)
             backend_env = {
                 **os.environ,
                 "DATABASE_URL": db_url,
@@ -199,11 +299,18 @@ def running_stack(
                 "CDN_BASE_URL": f"http://{{host}}:{cdn_port}/hls",
                 "CORS_ORIGINS": page,
                 "SIMLIVE_AUTOSTART": "false",
-                "TSTV_DEMO_PASSWORD": PASSWORD,
+                # Tests backfill what they need (backfilled()); a first start's two hours are
+                # test_first_run's subject.
+                "BACKFILL_HOURS": "0",
                 "JWT_SECRET": "e2e-" + secrets.token_hex(24),
+                "CDN_SIGNING_SECRET": secrets.token_hex(32),
                 "TSTV_ENV": "production",
+                "ABR_LADDER": TEST_LADDER,
                 **(env or {}),
             }
+            conf = write_cdn_conf(
+                hls, cdn_port, tmp / "nginx", host=bind, signing_secret=backend_env["CDN_SIGNING_SECRET"]
+            )
             with (
                 child_process([nginx, "-p", str(tmp / "nginx"), "-c", str(conf)], tmp / "nginx.log"),
                 child_process(
@@ -230,7 +337,11 @@ def running_stack(
                 wait_until(lambda: httpx.get(f"http://127.0.0.1:{cdn_port}/hls/", timeout=2), 30, "nginx")
 
                 def token(email: str) -> str:
-                    r = httpx.post(f"{api}/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+                    # Hashing runs at the lowest thread priority (auth_service.py): under the
+                    # suite's load a sign-in may wait longer than httpx's default 5 s.
+                    r = httpx.post(
+                        f"{api}/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=60
+                    )
                     r.raise_for_status()
                     value: str = r.json()["access_token"]
                     return value
@@ -245,14 +356,114 @@ def running_stack(
                     channel_id=channel_id,
                     admin_token=token("admin@tstv.local"),
                     viewer_token=token("viewer@tstv.local"),
+                    env=backend_env,
                 )
     finally:
         asyncio.run(drop_database(db_name))
 
 
+def on_air(stack: Stack, *channel_keys: str, within: float = 180) -> None:
+    """Start the channels' encoders and wait until each live run has written its first segment."""
+    for key in channel_keys:
+        r = stack.post(f"/api/v1/admin/simlive/{key}/start", stack.admin_token)
+        assert r.status_code == 200, r.text
+
+    def writing(key: str) -> bool:
+        rows = stack.get("/api/v1/admin/simlive/status", stack.admin_token).json()["channels"]
+        row = next(r for r in rows if r["channel_key"] == key)
+        return bool(row["running"] and row["segments_written"])
+
+    for key in channel_keys:
+        wait_until(lambda k=key: writing(k), within, f"{key}'s first segments")
+
+
+def backfilled(stack: Stack, start: float, end: float, *channel_keys: str) -> list[BackfillResult]:
+    """The channels' archive for [start, end) (epoch seconds) written at once, as their live encoders
+    would have written it (app/services/encoders/backfill.py: same sources, keys, layout, thumbnails),
+    for tests that need programmes that have aired instead of waiting for them to air. Archive that
+    exists is left alone (a live run counts from its anchor on): called before a channel's encoder
+    starts, it also prepares the sources and thumbnails the encoder then finds ready; called again
+    once the encoder is on air, it fills the seconds up to the live run. Returns once the backend
+    serves what was written."""
+    settings = stack.settings()
+
+    async def run() -> list[BackfillResult]:
+        db = Database(settings)
+        try:
+            span = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+            return list(await asyncio.gather(*(backfill_range(settings, db, k, *span) for k in channel_keys)))
+        finally:
+            await db.dispose()
+
+    # A stack's source cache may be shared (conftest's shared_sources): one process at a time
+    # prepares a channel's sources, the others then find them made.
+    cache = settings.hls_segment_dir.parent / "sources-cache"
+    with contextlib.ExitStack() as locks:
+        for key in sorted(channel_keys):
+            locks.enter_context(_cache_lock(cache, key))
+        # Off this thread: a browser test's Playwright owns its event loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            results = pool.submit(asyncio.run, run()).result()
+
+    def served(result: BackfillResult) -> bool:
+        r = stack.get(f"/api/v1/admin/archive/coverage/{result.channel_key}", stack.admin_token)
+        r.raise_for_status()
+        recorded = [
+            (datetime.fromisoformat(x["start"]), datetime.fromisoformat(x["end"]))
+            for x in r.json()["recorded"]
+        ]
+        return all(any(a <= s and e <= b for a, b in recorded) for s, e in result.written)
+
+    for result in results:
+        wait_until(lambda r=result: served(r), 30, f"the backend to serve {result.summary()}", every=0.25)
+    return results
+
+
+@contextlib.contextmanager
+def started_stack(tmp: Path, loop_seconds: int, sources_cache: Path | None = None) -> Iterator[Stack]:
+    """A running stack whose test channel's encoder an operator has started: it yields once the
+    channel's live playlist is served (its first segments are written)."""
+    with running_stack(tmp, loop_seconds, sources_cache=sources_cache) as s:
+        r = s.post(f"/api/v1/admin/simlive/{s.channel_key}/start", s.admin_token)
+        assert r.status_code == 200, r.text
+        wait_until(
+            lambda: s.get(f"/api/v1/tstv/live/{s.channel_id}/manifest").status_code == 200,
+            120,
+            "first segments",
+        )
+        yield s
+
+
+def on_air_with_past(stack: Stack, since: float, *channel_keys: str) -> list[BackfillResult]:
+    """The channels on air with their archive from `since` (epoch seconds): what aired before the
+    encoders start is backfilled (so the programme on air is recorded from its start, and earlier
+    ones play as catch-up without waiting for them to air), then the seconds up to the live runs.
+    Returns the first backfill's results."""
+    past = backfilled(stack, since, time.time(), *channel_keys)
+    on_air(stack, *channel_keys)
+    backfilled(stack, since, time.time(), *channel_keys)  # up to the live runs
+    return past
+
+
+def live_without_encoder(stack: Stack, kid: str | None = None) -> None:
+    """The test channel live without an encoder: a recorded archive (empty segments) up to now,
+    encrypted under `kid` when given; returns once its live playlist is served."""
+    now = datetime.now(UTC)
+    start = now - timedelta(minutes=10)
+    info = write_run(stack.hls_dir, stack.channel_key, start, start + timedelta(seconds=6), kid=kid)
+    append_segments(stack.hls_dir, info, 1, now.timestamp())  # FFmpeg's playlist: what the index tails
+    wait_until(
+        lambda: stack.get(f"/api/v1/tstv/live/{stack.channel_id}/manifest").status_code == 200, 30, "live"
+    )
+
+
+# What a cluster's API replicas sign segment URLs with, and its nginx checks them with.
+CLUSTER_SIGNING_SECRET = secrets.token_hex(32)
+
+
 @dataclass
 class Cluster:
-    """API and worker processes on one PostgreSQL database and one shared archive (issue 13)."""
+    """API and worker processes on one PostgreSQL database and one shared archive (docs/SCALING.md)."""
 
     db_url: str
     api: str
@@ -282,11 +493,14 @@ def role_env(role: str, db_url: str, hls: Path, port: int, **extra: str) -> dict
         "HLS_SEGMENT_DIR": str(hls),
         "HLS_SOURCES_DIR": str(hls.parent / "sources"),
         "CDN_BASE_URL": "http://{host}:1/hls",
-        "TSTV_DEMO_PASSWORD": PASSWORD,
         "JWT_SECRET": "cluster-test-secret-" + "x" * 32,
+        "CDN_SIGNING_SECRET": CLUSTER_SIGNING_SECRET,
         "TSTV_ENV": "production",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # Cluster tests start on an empty archive: no first-run backfill unless a test asks for it.
+        "BACKFILL_HOURS": "0",
+        "ABR_LADDER": TEST_LADDER,
         **extra,
     }
 
@@ -299,22 +513,31 @@ def running_cluster(
     env: dict[str, str] | None = None,
     apis: int = 1,
     balancer: bool = False,
+    sources_cache: Path | None = None,
+    database_server: str | None = None,
 ) -> Iterator[Cluster]:
     """`workers` worker processes and `apis` API processes (`python -m app.launcher`, TSTV_ROLE), on
-    a throwaway database; `prepare(db_url)` (async) runs after the migration, before they start.
+    a throwaway database (on `database_server`, default the test server); `prepare(db_url)` (async)
+    runs after the migration, before they start.
     With `balancer`, nginx in front as `make cluster` runs it: the segment CDN and the API's load
-    balancer (`Cluster.front`)."""
+    balancer (`Cluster.front`). The channels' sources are prepared before the processes start (in
+    `sources_cache`, shared with other clusters, when given), so the encoders start with the whole
+    ladder instead of joining the upper rungs later with a replacement of their own."""
     db_name = f"tstv_cluster_{secrets.token_hex(4)}"
-    db_url = asyncio.run(create_database(db_name))
+    db_url = asyncio.run(create_database(db_name, database_server))
     hls = tmp / "hls"
     hls.mkdir()
+    _use_sources(tmp, sources_cache)
     cdn_port = free_port()
     if balancer:
         env = {"CDN_BASE_URL": f"http://{{host}}:{cdn_port}/hls", **(env or {})}
     try:
         asyncio.run(migrate(db_url))
+        asyncio.run(create_accounts(db_url))
         if prepare is not None:
             asyncio.run(prepare(db_url))  # type: ignore[operator]
+        with _cache_lock(tmp / "sources-cache", "prepare"):  # another cluster may be preparing them
+            asyncio.run(_prepare_sources(_settings_of(role_env("worker", db_url, hls, 0, **(env or {})))))
         with contextlib.ExitStack() as stack:
             procs: dict[str, subprocess.Popen[bytes]] = {}
             ports: dict[str, int] = {}
@@ -351,6 +574,7 @@ def running_cluster(
                     tmp / "nginx",
                     api_servers=[f"127.0.0.1:{p}" for p in api_ports],
                     api_listen=f"127.0.0.1:{front_port}",
+                    signing_secret=CLUSTER_SIGNING_SECRET,
                 )
                 stack.enter_context(
                     child_process([nginx, "-p", str(conf.parent), "-c", str(conf)], tmp / "nginx.log")
@@ -380,4 +604,4 @@ def running_cluster(
                 front=front,
             )
     finally:
-        asyncio.run(drop_database(db_name))
+        asyncio.run(drop_database(db_name, database_server))

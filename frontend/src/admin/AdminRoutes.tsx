@@ -1,21 +1,24 @@
-// The operator console (issue 11): its routes live under /admin/*. A viewer's token never gets
+// The operator console (docs/PRODUCT.md, J7): its routes live under /admin/*. A viewer's token never gets
 // further than "This page is for operators" (and the API answers a viewer 403 anyway).
 
 import { Navigate, NavLink, Route, Routes } from 'react-router';
 import { useAuth } from '../auth/AuthProvider';
 import { NotFoundPage } from '../pages/NotFoundPage';
+import { adminPath } from '../routes';
 import './admin.css';
 import { CoveragePage } from './CoveragePage';
 import { RulesPage } from './RulesPage';
 import { SchedulePage } from './SchedulePage';
 import { StreamingPage } from './StreamingPage';
-import { OperatorsOnly } from './ui';
+import { UsersPage } from './UsersPage';
+import { OperatorsOnly } from './consoleWidgets';
 
 const SECTIONS = [
   { to: 'streaming', label: 'Streaming' },
   { to: 'coverage', label: 'Archive & keys' },
   { to: 'rules', label: 'TSTV rules' },
   { to: 'schedule', label: 'Programme rights' },
+  { to: 'users', label: 'Users' },
 ] as const;
 
 export default function AdminRoutes() {
@@ -28,7 +31,7 @@ export default function AdminRoutes() {
           Operations
         </span>
         {SECTIONS.map((s) => (
-          <NavLink key={s.to} to={`/admin/${s.to}`}>
+          <NavLink key={s.to} to={adminPath(s.to)}>
             {s.label}
           </NavLink>
         ))}
@@ -39,6 +42,7 @@ export default function AdminRoutes() {
         <Route path="coverage" element={<CoveragePage />} />
         <Route path="rules" element={<RulesPage />} />
         <Route path="schedule" element={<SchedulePage />} />
+        <Route path="users" element={<UsersPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Routes>
     </div>

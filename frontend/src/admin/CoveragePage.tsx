@@ -5,10 +5,26 @@ import { useEffect, useId, useState } from 'react';
 import { useLocation } from 'react-router';
 import { gapKind, spanOf, zoomChoices } from './coverageGeometry';
 import { CoverageLegend, CoverageTimeline } from './CoverageTimeline';
-import { formatBytes, formatClockTime, formatDateTime, formatHours, formatSpan, formatWindow, plural } from './format';
+import {
+  diskForecast,
+  formatBytes,
+  formatClockTime,
+  formatDateTime,
+  formatHours,
+  formatSpan,
+  formatWindow,
+  plural,
+} from './format';
 import { KeysPanel } from './KeysPanel';
-import { useCoverage, type Coverage } from './queries';
-import { PageHeader, QueryProblem, SkeletonCards, UpdatedAt } from './ui';
+import {
+  useBackfills,
+  useCoverage,
+  useStartBackfill,
+  type BackfillJob,
+  type Coverage,
+  type DiskBudget,
+} from './queries';
+import { ConsolePage, QueryProblem, SkeletonCards } from './consoleWidgets';
 
 /** The views: 0 is each channel's whole retention window. */
 const VIEWS = [0, 24, 6, 1, 0.25] as const;
@@ -34,15 +50,12 @@ export function CoveragePage() {
   }, [loaded, hash]);
 
   return (
-    <section aria-labelledby="coverage-title" className="admin-page">
-      <PageHeader
-        id="coverage-title"
-        title="Archive & keys"
-        lead="What each channel has recorded inside its retention window, where it has gaps, and its content keys."
-      >
-        <UpdatedAt at={coverage.dataUpdatedAt} error={coverage.data ? coverage.error : null} fetching={coverage.isFetching} />
-      </PageHeader>
-
+    <ConsolePage
+      name="coverage"
+      title="Archive & keys"
+      lead="What each channel has recorded inside its retention window, where it has gaps, and its content keys."
+      refreshing={coverage}
+    >
       <fieldset className="admin-segmented">
         <legend>View</legend>
         {VIEWS.map((v) => (
@@ -60,11 +73,12 @@ export function CoveragePage() {
           </label>
         ))}
       </fieldset>
+      {coverage.data && <DiskPanel disk={coverage.data.disk} />}
       <CoverageLegend />
 
       {coverage.isPending && <SkeletonCards count={3} label="Loading the archive coverage" tall />}
       {coverage.isError && !coverage.data && (
-        <QueryProblem error={coverage.error} what="The archive coverage" onRetry={() => void coverage.refetch()} />
+        <QueryProblem error={coverage.error} what="The archive coverage" onRetry={coverage.refetch} />
       )}
       {coverage.data && coverage.data.channels.length === 0 && (
         <p className="empty admin-empty">No TSTV channel has an archive yet.</p>
@@ -76,6 +90,25 @@ export function CoveragePage() {
           ))}
         </ul>
       )}
+    </ConsolePage>
+  );
+}
+
+/** The archive's disk against ARCHIVE_DISK_FLOOR: free space, the forecast, evictions. */
+function DiskPanel({ disk }: { disk: DiskBudget }) {
+  const titleId = useId();
+  const tone = disk.storage_full ? 'tone-bad' : disk.full_in_seconds === 0 ? 'tone-busy' : 'tone-ok';
+  return (
+    <section className="admin-card disk-card" aria-labelledby={titleId}>
+      <h2 id={titleId}>Disk</h2>
+      <p>
+        <strong data-testid="disk-free">{formatBytes(disk.free_bytes)}</strong> free of {formatBytes(disk.total_bytes)}
+        {' · '}floor {formatBytes(disk.floor_bytes)}
+        {disk.evicted_bytes > 0 && ` · ${formatBytes(disk.evicted_bytes)} of the oldest catch-up evicted to keep it`}
+      </p>
+      <p className={tone} data-testid="disk-forecast" role={disk.storage_full ? 'alert' : undefined}>
+        {diskForecast(disk)}
+      </p>
     </section>
   );
 }
@@ -100,6 +133,17 @@ function ChannelArchive({ coverage, view }: { coverage: Coverage; view: number }
             {coverage.recorded_until
               ? `recorded until ${formatClockTime(new Date(coverage.recorded_until))}`
               : 'nothing recorded'}
+            {' · '}
+            <span data-testid="catchup-available">
+              catch-up available: {formatHours(coverage.catchup_hours_available)}
+            </span>
+            {coverage.evicted_segments > 0 && (
+              <span data-testid="evicted">
+                {' · '}
+                {formatBytes(coverage.evicted_bytes)} evicted for disk space
+                {coverage.evicted_before ? ` (nothing before ${formatDateTime(new Date(coverage.evicted_before))} but recordings)` : ''}
+              </span>
+            )}
             {coverage.held_by_recordings.length > 0 && (
               <span data-testid="held-by-recordings">
                 {' · '}
@@ -120,6 +164,7 @@ function ChannelArchive({ coverage, view }: { coverage: Coverage; view: number }
         )}
         <div className="archive-details">
           <GapList coverage={coverage} />
+          <BackfillList coverage={coverage} />
           <KeysPanel channelKey={coverage.channel_key} channelName={coverage.channel_name} />
         </div>
       </article>
@@ -158,7 +203,8 @@ function GapList({ coverage }: { coverage: Coverage }) {
                 {formatDateTime(new Date(g.start))} – {formatClockTime(new Date(g.end))}
               </span>{' '}
               <span className="gap-length">{formatSpan(g.seconds)}</span>{' '}
-              <span className="muted">{KIND_WORDS[g.kind]}</span>
+              <span className="muted">{KIND_WORDS[g.kind]}</span>{' '}
+              {g.kind === 'outage' && <FillButton coverage={coverage} gap={g} />}
             </li>
           ))}
         </ul>
@@ -174,6 +220,78 @@ function GapList({ coverage }: { coverage: Coverage }) {
           {all ? 'Show the newest only' : `Show all ${gaps.length} gaps`}
         </button>
       )}
+    </section>
+  );
+}
+
+/** "Fill from source": backfill a gap from the channel's own source; the job's progress replaces it. */
+function FillButton({ coverage, gap }: { coverage: Coverage; gap: { start: string; end: string } }) {
+  const start = useStartBackfill();
+  const jobs = useBackfills();
+  const job = jobs.data
+    ?.filter((j) => j.channel_key === coverage.channel_key && j.start === gap.start)
+    .at(-1);
+  if (job && job.state !== 'done') return <JobState job={job} />;
+  return (
+    <>
+      <button
+        type="button"
+        className="link-button"
+        disabled={start.isPending}
+        aria-label={`Fill from source: ${coverage.channel_name} ${formatDateTime(new Date(gap.start))}`}
+        onClick={() => {
+          start.mutate({ channel_key: coverage.channel_key, start: gap.start, end: gap.end });
+        }}
+      >
+        Fill from source
+      </button>
+      {start.isError && <span className="tone-bad"> could not start: {String(start.error)}</span>}
+    </>
+  );
+}
+
+function JobState({ job }: { job: BackfillJob }) {
+  if (job.state === 'failed') return <span className="tone-bad">fill failed: {job.error}</span>;
+  const pct = Math.round(job.progress * 100);
+  return (
+    <span role="status">
+      {job.state === 'queued' ? 'fill queued' : 'filling'}{' '}
+      <progress max={100} value={pct} aria-label={`Filling from source, ${pct} %`} /> {pct} %
+    </span>
+  );
+}
+
+/** Backfilled stretches (written after the fact, not live), and backfill jobs of this channel. */
+function BackfillList({ coverage }: { coverage: Coverage }) {
+  const titleId = useId();
+  const jobs = useBackfills();
+  const active = (jobs.data ?? []).filter(
+    (j) => j.channel_key === coverage.channel_key && (j.state === 'queued' || j.state === 'running'),
+  );
+  if (coverage.backfilled.length === 0 && active.length === 0) return null;
+  return (
+    <section className="gap-list" aria-labelledby={titleId}>
+      <h3 id={titleId}>Backfilled ({coverage.backfilled.length})</h3>
+      {active.map((j) => (
+        <p key={j.id}>
+          {j.origin === 'first_run' ? 'First-run backfill' : 'Backfill'} {formatDateTime(new Date(j.start))} –{' '}
+          {formatClockTime(new Date(j.end))}: <JobState job={j} />
+        </p>
+      ))}
+      <ul aria-label={`Backfilled stretches of ${coverage.channel_name}`}>
+        {coverage.backfilled
+          .slice()
+          .reverse()
+          .slice(0, SHOWN_GAPS)
+          .map((b) => (
+            <li key={b.start} className="gap-item backfilled">
+              <span className="gap-when">
+                {formatDateTime(new Date(b.start))} – {formatClockTime(new Date(b.end))}
+              </span>{' '}
+              <span className="gap-length">{formatSpan(b.seconds)}</span> <span className="muted">backfilled</span>
+            </li>
+          ))}
+      </ul>
     </section>
   );
 }

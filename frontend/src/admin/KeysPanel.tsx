@@ -6,7 +6,8 @@ import { useNow } from '../components/useNow';
 import { describeAdminError } from './errors';
 import { formatDateTime, formatDuration, plural } from './format';
 import { useChannelKeys, useRevealedKey, useRotateKey } from './queries';
-import { ConfirmDialog } from './ui';
+import { ConfirmDialog } from './consoleWidgets';
+import { QueryError } from '../components/QueryError';
 
 /** A key's age now: the API's (at its answer) or, later, from its creation on this clock. */
 function ageOf(ageSeconds: number, createdAt: string, now: Date): number {
@@ -65,14 +66,7 @@ export function KeysPanel({ channelKey, channelName }: { channelKey: string; cha
     <section className="keys-panel" aria-labelledby={titleId}>
       <h3 id={titleId}>Content key</h3>
       {keys.isPending && <p className="muted">Loading the keys…</p>}
-      {keys.isError && (
-        <div className="error-box" role="alert">
-          <p>{describeAdminError(keys.error)}</p>
-          <button type="button" className="button" onClick={() => void keys.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
+      {keys.isError && <QueryError error={keys.error} onRetry={keys.refetch} describe={describeAdminError} />}
       {keys.data && (
         <>
           {active ? (

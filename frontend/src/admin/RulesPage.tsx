@@ -1,4 +1,4 @@
-// /admin/rules: each channel's TSTV rules (SPEC J5) with an explicit Save per channel.
+// /admin/rules: each channel's TSTV rules (docs/PRODUCT.md, J5) with an explicit Save per channel.
 
 import { useId, useRef, useState } from 'react';
 import { describeAdminError, fieldRefusals } from './errors';
@@ -14,24 +14,25 @@ import {
   type RulesDraft,
   type RulesField,
 } from './rulesForm';
-import { PageHeader, QueryProblem, SkeletonCards, Switch } from './ui';
+import { ConsolePage, QueryProblem, SkeletonCards, Switch } from './consoleWidgets';
 
 export function RulesPage() {
   const rules = useRules();
   return (
-    <section aria-labelledby="rules-title" className="admin-page">
-      <PageHeader
-        id="rules-title"
-        title="TSTV rules"
-        lead="Start-over and catch-up per channel: what viewers may do, and how long the archive keeps programmes."
-      />
-      <p className="notice admin-notice">
-        Changes apply to the next viewer request: listings, playlists and licences read these rules every time, and
-        nothing restarts. A viewer already watching may finish.
-      </p>
+    <ConsolePage
+      name="rules"
+      title="TSTV rules"
+      lead="Start-over and catch-up per channel: what viewers may do, and how long the archive keeps programmes."
+      notice={
+        <>
+          Changes apply to the next viewer request: listings, playlists and licences read these rules every time, and
+          nothing restarts. A viewer already watching may finish.
+        </>
+      }
+    >
       {rules.isPending && <SkeletonCards count={5} label="Loading the rules" />}
       {rules.isError && !rules.data && (
-        <QueryProblem error={rules.error} what="The rules" onRetry={() => void rules.refetch()} />
+        <QueryProblem error={rules.error} what="The rules" onRetry={rules.refetch} />
       )}
       {rules.data && rules.data.channels.length === 0 && <p className="empty admin-empty">No channels yet.</p>}
       {rules.data && rules.data.channels.length > 0 && (
@@ -41,9 +42,15 @@ export function RulesPage() {
           ))}
         </ul>
       )}
-    </section>
+    </ConsolePage>
   );
 }
+
+/** The switches the TSTV master switch turns off with it, in the order shown. */
+const UNDER_TSTV = [
+  { field: 'startover', label: 'Start-over' },
+  { field: 'catchup', label: 'Catch-up' },
+] as const;
 
 type Message = { tone: 'ok'; text: string } | { tone: 'bad'; text: string; fields: Partial<Record<RulesField, string>> };
 
@@ -122,24 +129,18 @@ function RulesRow({ rules }: { rules: ChannelRules }) {
                 edit({ tstv: on });
               }}
             />
-            <Switch
-              label="Start-over"
-              checked={draft.startover}
-              disabled={off}
-              hint={off ? 'TSTV is off' : undefined}
-              onChange={(on) => {
-                edit({ startover: on });
-              }}
-            />
-            <Switch
-              label="Catch-up"
-              checked={draft.catchup}
-              disabled={off}
-              hint={off ? 'TSTV is off' : undefined}
-              onChange={(on) => {
-                edit({ catchup: on });
-              }}
-            />
+            {UNDER_TSTV.map(({ field, label }) => (
+              <Switch
+                key={field}
+                label={label}
+                checked={draft[field]}
+                disabled={off}
+                hint={off ? 'TSTV is off' : undefined}
+                onChange={(on) => {
+                  edit({ [field]: on });
+                }}
+              />
+            ))}
           </div>
 
           <div className="rules-fields">

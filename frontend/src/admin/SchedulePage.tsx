@@ -8,7 +8,7 @@ import { describeAdminError } from './errors';
 import { formatDateTime, formatProgrammeTimes, plural } from './format';
 import { useRules, useSchedule, useSetRights, type Rights, type ScheduleEntry } from './queries';
 import { matchesTitle, pickDay, scheduleDays } from './scheduleDays';
-import { PageHeader, QueryProblem, SkeletonCards, Switch } from './ui';
+import { ConsolePage, QueryProblem, SkeletonCards, Switch } from './consoleWidgets';
 
 const SHOW = {
   all: 'All programmes',
@@ -79,17 +79,16 @@ export function SchedulePage() {
   const switchedOff = (entries ?? []).filter((e) => !e.catchup_eligible || !e.startover_eligible).length;
 
   return (
-    <section aria-labelledby="schedule-title" className="admin-page">
-      <PageHeader
-        id="schedule-title"
-        title="Programme rights"
-        lead={
-          'Switch start-over or catch-up off for single programmes. A programme switched off leaves ' +
-          "the viewers' listings on their next request."
-        }
-      />
+    <ConsolePage
+      name="schedule"
+      title="Programme rights"
+      lead={
+        'Switch start-over or catch-up off for single programmes. A programme switched off leaves ' +
+        "the viewers' listings on their next request."
+      }
+    >
       {rules.isError && !rules.data && (
-        <QueryProblem error={rules.error} what="The channels" onRetry={() => void rules.refetch()} />
+        <QueryProblem error={rules.error} what="The channels" onRetry={rules.refetch} />
       )}
       <div className="schedule-filters" role="search" aria-label="Programmes">
         <div className="admin-field">
@@ -158,7 +157,7 @@ export function SchedulePage() {
 
       {(rules.isPending || (channel && schedule.isPending)) && <SkeletonCards count={6} label="Loading the programmes" />}
       {schedule.isError && !schedule.data && (
-        <QueryProblem error={schedule.error} what="The programmes" onRetry={() => void schedule.refetch()} />
+        <QueryProblem error={schedule.error} what="The programmes" onRetry={schedule.refetch} />
       )}
       {rules.data && !channel && <p className="empty admin-empty">No TSTV channel yet.</p>}
       {channel && schedule.data && (
@@ -198,7 +197,7 @@ export function SchedulePage() {
           )}
         </>
       )}
-    </section>
+    </ConsolePage>
   );
 }
 

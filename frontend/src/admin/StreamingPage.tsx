@@ -3,6 +3,8 @@
 
 import { useEffect, useId, useRef, useState } from 'react';
 import { Link } from 'react-router';
+import { adminPath } from '../routes';
+import { QueryError } from '../components/QueryError';
 import { ACTION_WORDS, countStates, stateLook } from './encoderState';
 import { describeAdminError } from './errors';
 import {
@@ -23,7 +25,7 @@ import {
   type EncoderAction,
   type EncoderStatus,
 } from './queries';
-import { ConfirmDialog, Dialog, PageHeader, QueryProblem, SkeletonCards, UpdatedAt } from './ui';
+import { ConfirmDialog, ConsolePage, Dialog, QueryProblem, SkeletonCards } from './consoleWidgets';
 
 export function StreamingPage() {
   const status = useEncoderStatus();
@@ -31,20 +33,17 @@ export function StreamingPage() {
   const rows = status.data?.channels ?? [];
   const counts = countStates(rows);
   return (
-    <section aria-labelledby="streaming-title" className="admin-page">
-      <PageHeader
-        id="streaming-title"
-        title="Streaming"
-        lead="The SimLive encoder of each channel. This page refreshes every few seconds by itself."
-      >
-        <UpdatedAt at={status.dataUpdatedAt} error={status.data ? status.error : null} fetching={status.isFetching} />
-      </PageHeader>
-
+    <ConsolePage
+      name="streaming"
+      title="Streaming"
+      lead="The SimLive encoder of each channel. This page refreshes every few seconds by itself."
+      refreshing={status}
+    >
       <CleanupPanel />
 
       {status.isPending && <SkeletonCards count={5} label="Loading the encoders" tall />}
       {status.isError && !status.data && (
-        <QueryProblem error={status.error} what="The encoders" onRetry={() => void status.refetch()} />
+        <QueryProblem error={status.error} what="The encoders" onRetry={status.refetch} />
       )}
       {status.data && rows.length === 0 && (
         <p className="empty admin-empty">No channel has an encoder: add a TSTV channel (with a CDN key) first.</p>
@@ -73,7 +72,7 @@ export function StreamingPage() {
           }}
         />
       )}
-    </section>
+    </ConsolePage>
   );
 }
 
@@ -195,7 +194,7 @@ function EncoderCard({ row, onViewLog }: { row: EncoderStatus; onViewLog: () => 
           </button>
           <Link
             className="link-button"
-            to={`/admin/coverage#archive-${row.channel_key}`}
+            to={adminPath('coverage', `archive-${row.channel_key}`)}
             aria-label={`Archive of ${row.channel_name}`}
           >
             Archive
@@ -256,14 +255,7 @@ function LogDialog({ channelKey, channelName, onClose }: { channelKey: string; c
         </button>
       </div>
       {log.isPending && <p className="muted">Reading the log…</p>}
-      {log.isError && (
-        <div className="error-box" role="alert">
-          <p>{describeAdminError(log.error)}</p>
-          <button type="button" className="button" onClick={() => void log.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
+      {log.isError && <QueryError error={log.error} onRetry={log.refetch} describe={describeAdminError} />}
       {data && (
         <>
           <p className="log-meta">

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   cleanupSummary,
+  diskForecast,
   formatBytes,
   formatCount,
   formatDateTime,
@@ -72,7 +73,7 @@ describe('durations', () => {
 });
 
 describe('cleanupSummary', () => {
-  it('says what was freed, as the issue writes it', () => {
+  it('says what was freed, in the words of docs/PRODUCT.md, J7', () => {
     expect(
       cleanupSummary({ channels_processed: 5, total_segments_deleted: 2345, total_bytes_freed: 1_234_000_000 }),
     ).toBe('Freed 1.2 GB in 2,345 segments across 5 channels.');
@@ -84,5 +85,26 @@ describe('cleanupSummary', () => {
     expect(cleanupSummary({ channels_processed: 5, total_segments_deleted: 0, total_bytes_freed: 0 })).toBe(
       "Nothing to free: no segment was older than its channel's retention (5 channels checked).",
     );
+  });
+});
+
+describe('diskForecast', () => {
+  const disk = { full_in_seconds: null as number | null, growth_bytes_per_second: null as number | null, storage_full: false };
+  it('says when the floor is reached at the growth rate', () => {
+    expect(diskForecast({ ...disk, full_in_seconds: 3.2 * 86_400, growth_bytes_per_second: 10 })).toBe(
+      "Full in 3.2 days at today's rate",
+    );
+    expect(diskForecast({ ...disk, full_in_seconds: 5400, growth_bytes_per_second: 10 })).toBe(
+      "Full in 1.5 hours at today's rate",
+    );
+    expect(diskForecast({ ...disk, full_in_seconds: 600, growth_bytes_per_second: 10 })).toBe(
+      "Full in 10 min at today's rate",
+    );
+  });
+  it('names the states without a forecast', () => {
+    expect(diskForecast(disk)).toBe("Measuring today's rate…");
+    expect(diskForecast({ ...disk, growth_bytes_per_second: 0 })).toBe("Not filling up at today's rate");
+    expect(diskForecast({ ...disk, full_in_seconds: 0 })).toMatch(/^At the floor/);
+    expect(diskForecast({ ...disk, full_in_seconds: 0, storage_full: true })).toMatch(/new recordings are refused/);
   });
 });

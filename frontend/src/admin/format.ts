@@ -78,28 +78,26 @@ export function formatWindow(hours: number): string {
   return words;
 }
 
-/** "14:02:05" */
-export function formatClockTime(date: Date, timeZone?: string): string {
+/** The console's 24-hour clock: "14:02", or "14:02:05" with `seconds`. */
+function clockFormat(timeZone: string | undefined, seconds: boolean): Intl.DateTimeFormat {
   return new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    timeZone,
-  }).format(date);
-}
-
-/** A programme's times: "14:00 – 14:10", to the second when either is not on a whole minute
- *  ("14:02:20 – 14:02:40": short test programmes). */
-export function formatProgrammeTimes(start: Date, end: Date, timeZone?: string): string {
-  const seconds = start.getUTCSeconds() !== 0 || end.getUTCSeconds() !== 0;
-  const f = new Intl.DateTimeFormat('en-GB', {
     hour: '2-digit',
     minute: '2-digit',
     second: seconds ? '2-digit' : undefined,
     hourCycle: 'h23',
     timeZone,
   });
+}
+
+/** "14:02:05" */
+export function formatClockTime(date: Date, timeZone?: string): string {
+  return clockFormat(timeZone, true).format(date);
+}
+
+/** A programme's times: "14:00 – 14:10", to the second when either is not on a whole minute
+ *  ("14:02:20 – 14:02:40": short test programmes). */
+export function formatProgrammeTimes(start: Date, end: Date, timeZone?: string): string {
+  const f = clockFormat(timeZone, start.getUTCSeconds() !== 0 || end.getUTCSeconds() !== 0);
   return `${f.format(start)} – ${f.format(end)}`;
 }
 
@@ -108,14 +106,7 @@ export function formatDateTime(date: Date, timeZone?: string, seconds = true): s
   const day = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone }).format(
     date,
   );
-  const time = new Intl.DateTimeFormat('en-GB', {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: seconds ? '2-digit' : undefined,
-    hourCycle: 'h23',
-    timeZone,
-  }).format(date);
-  return `${day}, ${time}`;
+  return `${day}, ${clockFormat(timeZone, seconds).format(date)}`;
 }
 
 export interface CleanupTotals {
@@ -131,4 +122,21 @@ export function cleanupSummary(r: CleanupTotals): string {
     return `Nothing to free: no segment was older than its channel's retention (${across} checked).`;
   }
   return `Freed ${formatBytes(r.total_bytes_freed)} in ${plural(r.total_segments_deleted, 'segment')} across ${across}.`;
+}
+
+/** The disk forecast from the coverage API's `disk`: "Full in 3.2 days at today's rate". */
+export function diskForecast(disk: {
+  full_in_seconds: number | null;
+  growth_bytes_per_second: number | null;
+  storage_full: boolean;
+}): string {
+  if (disk.storage_full) return 'Full: only recordings and live windows are left, new recordings are refused';
+  const s = disk.full_in_seconds;
+  if (s === 0) return 'At the floor: the oldest catch-up is being evicted';
+  if (s === null) {
+    return disk.growth_bytes_per_second === null ? "Measuring today's rate…" : "Not filling up at today's rate";
+  }
+  if (s >= 86_400) return `Full in ${(s / 86_400).toFixed(1)} days at today's rate`;
+  if (s >= 3600) return `Full in ${(s / 3600).toFixed(1)} hours at today's rate`;
+  return `Full in ${String(Math.max(1, Math.round(s / 60)))} min at today's rate`;
 }

@@ -10,15 +10,18 @@ import type { RulesChanges } from './rulesForm';
 export type EncoderStatus = Schemas['SimliveChannelStatus'];
 export type EncoderAction = 'start' | 'stop' | 'restart';
 export type Coverage = Schemas['ChannelCoverageOut'];
+export type DiskBudget = Schemas['DiskOut'];
 export type KeyInfo = Schemas['KeyInfoOut'];
 export type ChannelKeys = Schemas['ChannelKeysOut'];
 export type ChannelRules = Schemas['ChannelRulesOut'];
 export type ScheduleEntry = Schemas['EpgScheduleEntryOut'];
 export type Rights = Schemas['EntryRightsIn'];
+export type UserRow = Schemas['UserOut'];
+export type UserChange = Schemas['UserPatchIn'];
 /** The IANA zones the API knows (the browser's own, in practice). */
 type Zone = NonNullable<NonNullable<paths['/api/v1/epg/schedule']['get']['parameters']['query']>['tz']>;
 
-/** The status page polls this often (the issue asks for at least every 5 s). */
+/** The status page polls this often (docs/PRODUCT.md, J7: at least every 5 s). */
 export const STATUS_POLL_MS = 2_500;
 const COVERAGE_POLL_MS = 15_000;
 
@@ -31,6 +34,7 @@ export const adminKeys = {
   revealed: (channelKey: string) => ['admin', 'drm', 'revealed', channelKey] as const,
   rules: ['admin', 'tstv', 'rules'] as const,
   schedules: ['admin', 'schedule'] as const,
+  users: ['admin', 'users'] as const,
   schedule: (channelId: string, date: string, tz: string) => ['admin', 'schedule', channelId, date, tz] as const,
 };
 
@@ -214,6 +218,60 @@ export function useSetRights(channelId: string, date: string, tz: string) {
       );
       // Catch-up state ("available", "not eligible") is the server's to say.
       void client.invalidateQueries({ queryKey: key });
+    },
+  });
+}
+
+export type BackfillJob = Schemas['BackfillJobOut'];
+const BACKFILL_POLL_MS = 2_000;
+
+/** Backfill jobs (operator fills and the first run's): polled while one is queued or running. */
+export function useBackfills() {
+  const client = useQueryClient();
+  return useQuery({
+    queryKey: ['admin', 'archive', 'backfill'] as const,
+    queryFn: async ({ signal }) => {
+      const out = await call(api.GET('/api/v1/admin/archive/backfill', { signal }));
+      const finished = out.jobs.filter((j) => j.state === 'done').length;
+      if (finished !== lastFinished) {
+        lastFinished = finished;
+        void client.invalidateQueries({ queryKey: adminKeys.coverage }); // what they wrote shows at once
+      }
+      return out.jobs;
+    },
+    refetchInterval: (query) =>
+      query.state.data?.some((j) => j.state === 'queued' || j.state === 'running') ? BACKFILL_POLL_MS : 15_000,
+  });
+}
+let lastFinished = -1;
+
+export function useStartBackfill() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { channel_key: string; start: string; end: string }) =>
+      call(api.POST('/api/v1/admin/archive/backfill', { body })),
+    onSettled: () => client.invalidateQueries({ queryKey: ['admin', 'archive', 'backfill'] }),
+  });
+}
+
+export function useUsers() {
+  return useQuery({
+    queryKey: adminKeys.users,
+    queryFn: ({ signal }) => call(api.GET('/api/v1/admin/users', { signal })),
+    staleTime: 10_000,
+  });
+}
+
+/** An operator's change to an account: the user's next request sees it. */
+export function useUpdateUser(userId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (change: UserChange) =>
+      call(api.PATCH('/api/v1/admin/users/{user_id}', { params: { path: { user_id: userId } }, body: change })),
+    onSuccess: (row) => {
+      client.setQueryData(adminKeys.users, (list: Schemas['UsersOut'] | undefined) =>
+        list ? { users: list.users.map((u) => (u.id === row.id ? row : u)) } : list,
+      );
     },
   });
 }

@@ -1,4 +1,4 @@
-// The TSTV rules form of one channel (SPEC J5): what the operator typed, checked the way the API
+// The TSTV rules form of one channel (docs/PRODUCT.md, J5): what the operator typed, checked the way the API
 // checks it, and the partial update to send. Pure, tested next to it.
 
 import { formatWindow } from './format';

@@ -2,7 +2,7 @@
 // every call and one place that reacts to a rejected token.
 
 import createClient, { type Middleware } from 'openapi-fetch';
-import { loadToken } from '../auth/token';
+import { loadToken } from './tokenStore';
 import type { components, paths } from './schema';
 
 export type Schemas = components['schemas'];

@@ -1,4 +1,4 @@
-// Cloud recordings (issue 12): the viewer's recordings and series, and the actions on them.
+// Cloud recordings (README, "Recordings API"): the viewer's recordings and series, and the actions on them.
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap, type Schemas } from './client';

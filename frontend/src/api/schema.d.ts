@@ -4,6 +4,52 @@
  */
 
 export interface paths {
+    "/api/v1/admin/archive/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Backfills
+         * @description Backfill jobs of this process (operator requests and the first-run backfill), oldest first.
+         */
+        get: operations["list_backfills_api_v1_admin_archive_backfill_get"];
+        put?: never;
+        /**
+         * Start Backfill
+         * @description Fill a channel's archive for a past range from its source, faster than real time, in the
+         *     background ("Fill from source"): only the gaps are written, existing archive is left as it is.
+         *     Poll the job for its progress and what it wrote.
+         */
+        post: operations["start_backfill_api_v1_admin_archive_backfill_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/archive/backfill/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Backfill
+         * @description One backfill job: its state, progress and, once done, what it wrote and skipped.
+         */
+        get: operations["get_backfill_api_v1_admin_archive_backfill__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/archive/coverage": {
         parameters: {
             query?: never;
@@ -241,6 +287,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Users */
+        get: operations["list_users_api_v1_admin_users_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Takes effect on the user's next request, playlists and licences of a running playback
+         *     included; a new role signs the user out everywhere.
+         */
+        patch: operations["update_user_api_v1_admin_users__user_id__patch"];
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -258,6 +342,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description Signs out of this token (other devices stay signed in); playbacks started with it stop.
+         */
+        post: operations["logout_api_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/me": {
         parameters: {
             query?: never;
@@ -269,6 +373,27 @@ export interface paths {
         get: operations["me_api_v1_auth_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description A new password: every token of the account issued before stops working (other devices sign
+         *     in again); the answer is a new token for this one.
+         */
+        post: operations["change_password_api_v1_auth_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -316,7 +441,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Raw Key Endpoint */
+        /**
+         * Raw Key Endpoint
+         * @description The 16-byte key of the playlists' EXT-X-KEY URI, under the same rule as the licence.
+         */
         get: operations["raw_key_endpoint_api_v1_drm_keys__kid__raw_get"];
         put?: never;
         post?: never;
@@ -335,7 +463,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** License Endpoint */
+        /**
+         * License Endpoint
+         * @description W3C ClearKey licence: the keys of the KIDs asked for, each of which must encrypt media in the
+         *     playback token's channel and time range (403 `key_not_entitled` otherwise).
+         */
         post: operations["license_endpoint_api_v1_drm_license_post"];
         delete?: never;
         options?: never;
@@ -435,6 +567,87 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/iptv/epg.xml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Iptv Guide
+         * @description The channels' programmes from 7 days back to 7 days ahead, as XMLTV.
+         */
+        get: operations["iptv_guide_api_v1_iptv_epg_xml_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/iptv/playlist.m3u": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Iptv Playlist
+         * @description Every channel the viewer may watch: live, and catch-up through the time-range route.
+         */
+        get: operations["iptv_playlist_api_v1_iptv_playlist_m3u_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/iptv/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Iptv Tokens */
+        get: operations["list_iptv_tokens_api_v1_iptv_tokens_get"];
+        put?: never;
+        /**
+         * Create Iptv Token
+         * @description A new IPTV link: its secret and the two URLs to give an IPTV player, shown this once.
+         */
+        post: operations["create_iptv_token_api_v1_iptv_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/iptv/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Iptv Token
+         * @description Revoke a link: the playlist, guide and every playback started with it stop at once.
+         */
+        delete: operations["revoke_iptv_token_api_v1_iptv_tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -593,9 +806,9 @@ export interface paths {
         };
         /**
          * Recording Manifest
-         * @description The recorded programme as a VOD playlist (master; its media playlists live under it),
-         *     playable after the catch-up window closed, until the recording expires. Active subscription
-         *     required.
+         * @description The recorded programme as a VOD playlist (master; its media playlists live under it), or
+         *     with `format=dash` as a static MPD, playable after the catch-up window closed, until the
+         *     recording expires. Active subscription required.
          */
         get: operations["recording_manifest_api_v1_recordings__recording_id__manifest_get"];
         put?: never;
@@ -618,6 +831,45 @@ export interface paths {
          * @description A media playlist of the recording (video or audio), or its thumbnails' image playlist.
          */
         get: operations["recording_media_api_v1_recordings__recording_id__manifest__rendition__m3u8_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tstv/archive/{channel_id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Archive Range Manifest
+         * @description An HLS master playlist (or with `format=dash` an MPD) of any time range of the channel's
+         *     archive inside its viewer window (a programme and the start of the next, the last two hours),
+         *     as catch-up plays a programme: VOD, its media playlists under the same playback token.
+         */
+        get: operations["archive_range_manifest_api_v1_tstv_archive__channel_id__manifest_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tstv/archive/{channel_id}/manifest/{rendition}.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Archive Range Media */
+        get: operations["archive_range_media_api_v1_tstv_archive__channel_id__manifest__rendition__m3u8_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -954,6 +1206,93 @@ export interface components {
              */
             startover_prompt_after_seconds: number;
         };
+        /** BackfillJobOut */
+        BackfillJobOut: {
+            /** Channel Key */
+            channel_key: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Notes
+             * @description What else was left out of the range, and why
+             */
+            notes: string[];
+            /**
+             * Origin
+             * @description `first_run`: the start-up backfill of `BACKFILL_HOURS` on an empty archive
+             * @enum {string}
+             */
+            origin: "operator" | "first_run";
+            /**
+             * Progress
+             * @description 0..1
+             */
+            progress: number;
+            /**
+             * Skipped
+             * @description Parts of the range whose archive existed: left as it was
+             */
+            skipped: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Speed
+             * @description Seconds of archive written per second (x real time)
+             */
+            speed: number | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "queued" | "running" | "done" | "failed";
+            /**
+             * Written
+             * @description Archive written (one range per run), when done
+             */
+            written: components["schemas"]["TimeRangeOut"][];
+        };
+        /** BackfillJobsOut */
+        BackfillJobsOut: {
+            /** Jobs */
+            jobs: components["schemas"]["BackfillJobOut"][];
+        };
+        /** BackfillRequest */
+        BackfillRequest: {
+            /**
+             * Channel Key
+             * @description The channel's CDN key (or id)
+             */
+            channel_key: string;
+            /**
+             * End
+             * Format: date-time
+             * @description End of the range to fill; cut to now
+             */
+            end: string;
+            /**
+             * Start
+             * Format: date-time
+             * @description Start of the range to fill (with a time zone)
+             */
+            start: string;
+        };
         /** BookmarkIn */
         BookmarkIn: {
             /** Duration Seconds */
@@ -1069,10 +1408,32 @@ export interface components {
         };
         /** ChannelCoverageOut */
         ChannelCoverageOut: {
+            /**
+             * Backfilled
+             * @description Recorded stretches written after the fact by a backfill (from the channel's source or a backup file), not by the live encoder; oldest first
+             */
+            backfilled: components["schemas"]["TimeRangeOut"][];
+            /**
+             * Catchup Hours Available
+             * @description Hours recorded inside the viewer window: what catch-up actually offers now (less than the window after gaps or disk evictions)
+             */
+            catchup_hours_available: number;
             /** Channel Key */
             channel_key: string;
             /** Channel Name */
             channel_name: string;
+            /**
+             * Evicted Before
+             * @description The last eviction's cut-off: nothing older is left but what recordings hold
+             */
+            evicted_before: string | null;
+            /** Evicted Bytes */
+            evicted_bytes: number;
+            /**
+             * Evicted Segments
+             * @description Segment files evicted to keep ARCHIVE_DISK_FLOOR since this process started
+             */
+            evicted_segments: number;
             /**
              * Gaps
              * @description Unrecorded stretches inside the retention window (encoder down, not yet running, or stopped now); the segment being written at the live edge is not a gap
@@ -1286,6 +1647,7 @@ export interface components {
         CoverageOut: {
             /** Channels */
             channels: components["schemas"]["ChannelCoverageOut"][];
+            disk: components["schemas"]["DiskOut"];
             /**
              * Generated At
              * Format: date-time
@@ -1332,6 +1694,41 @@ export interface components {
             password: string;
             /** Role */
             role: string;
+        };
+        /** DiskOut */
+        DiskOut: {
+            /**
+             * Evicted Bytes
+             * @description Bytes evicted since this process started, every channel
+             */
+            evicted_bytes: number;
+            /**
+             * Floor Bytes
+             * @description ARCHIVE_DISK_FLOOR in bytes: free space never goes below it
+             */
+            floor_bytes: number;
+            /** Free Bytes */
+            free_bytes: number;
+            /**
+             * Full In Seconds
+             * @description When free space reaches the floor at that rate (then the oldest catch-up is evicted); null when it does not grow
+             */
+            full_in_seconds: number | null;
+            /**
+             * Growth Bytes Per Second
+             * @description How fast the filesystem fills (eviction added back), over the last day; null until measured for 30 s
+             */
+            growth_bytes_per_second: number | null;
+            /**
+             * Storage Full
+             * @description Recordings and live windows alone breach the floor: new recordings are refused (507)
+             */
+            storage_full: boolean;
+            /**
+             * Total Bytes
+             * @description Size of the archive's filesystem (HLS_SEGMENT_DIR)
+             */
+            total_bytes: number;
         };
         /** DrmKeyOut */
         DrmKeyOut: {
@@ -1775,9 +2172,63 @@ export interface components {
             detail?: string | null;
             /**
              * Status
-             * @description `ok`, or `unavailable` when the database does not answer
+             * @description `ok`; `degraded` while a supervised task is down (`tasks_down`, answered with 200: the process serves and restarts the task itself); `unavailable` when the database does not answer
              */
             status: string;
+            /**
+             * Tasks Down
+             * @description The supervised tasks waiting out their backoff after a failure
+             */
+            tasks_down?: components["schemas"]["TaskDownOut"][];
+        };
+        /** IptvTokenCreatedOut */
+        IptvTokenCreatedOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Epg Url
+             * @description The XMLTV guide (absolute URL)
+             */
+            epg_url: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Playlist Url
+             * @description The M3U playlist for an IPTV player (absolute URL)
+             */
+            playlist_url: string;
+            /**
+             * Token
+             * @description The secret: shown once, only its hash is kept
+             */
+            token: string;
+        };
+        /**
+         * IptvTokenOut
+         * @description An IPTV link as listed: never its secret, which only its creation shows.
+         */
+        IptvTokenOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
+        /** IptvTokensOut */
+        IptvTokensOut: {
+            /** Tokens */
+            tokens: components["schemas"]["IptvTokenOut"][];
         };
         /** KeyChangeOut */
         KeyChangeOut: {
@@ -1939,6 +2390,16 @@ export interface components {
             /** Title */
             title: string;
         };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Current Password */
+            current_password: string;
+            /**
+             * New Password
+             * @description At least 10 characters
+             */
+            new_password: string;
+        };
         /** ProfileOut */
         ProfileOut: {
             /**
@@ -1993,6 +2454,45 @@ export interface components {
             used_hours: number;
             /** Used Seconds */
             used_seconds: number;
+        };
+        /**
+         * RangeErrorOut
+         * @description A time range that is no range (`range_reversed`, `range_empty`) or too long
+         *     (`range_too_long`, with the most seconds one may cover), naming the field.
+         */
+        RangeErrorOut: {
+            /**
+             * Detail
+             * @description A code such as `channel_not_found`
+             * @example channel_not_found
+             */
+            detail: string;
+            /**
+             * Loc
+             * @description The offending field, e.g. `["query", "end"]`
+             */
+            loc: string[];
+            /** Max Seconds */
+            max_seconds?: number | null;
+        };
+        /**
+         * RangeRefusedOut
+         * @description A time range refused: a programme it touches may not be played (`schedule_entry_id` names
+         *     it), or the range is outside the viewer window (`window_start`, `window_end`).
+         */
+        RangeRefusedOut: {
+            /**
+             * Detail
+             * @description A code such as `channel_not_found`
+             * @example channel_not_found
+             */
+            detail: string;
+            /** Schedule Entry Id */
+            schedule_entry_id?: string | null;
+            /** Window End */
+            window_end?: string | null;
+            /** Window Start */
+            window_start?: string | null;
         };
         /** RecordingChannelOut */
         RecordingChannelOut: {
@@ -2387,6 +2887,29 @@ export interface components {
             /** Startover Available */
             startover_available: boolean;
         };
+        /** TaskDownOut */
+        TaskDownOut: {
+            /**
+             * Error
+             * @description What it raised
+             */
+            error: string;
+            /**
+             * Restart In
+             * @description Seconds after `since` it is started again
+             */
+            restart_in: number;
+            /**
+             * Since
+             * @description When it failed (epoch seconds)
+             */
+            since: number;
+            /**
+             * Task
+             * @description The supervised task's name (`archive_poll`, `encoder:ch1`, `job:retention`, ...)
+             */
+            task: string;
+        };
         /** TimeRangeOut */
         TimeRangeOut: {
             /**
@@ -2446,6 +2969,53 @@ export interface components {
             /** Channels */
             channels: components["schemas"]["TstvChannelOut"][];
         };
+        /** UserOut */
+        UserOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "admin";
+            /** Subscription Active */
+            subscription_active: boolean;
+        };
+        /**
+         * UserPatchIn
+         * @description What an operator changes; omitted fields stay as they are.
+         */
+        UserPatchIn: {
+            /**
+             * Disabled
+             * @description A disabled user is refused everywhere
+             */
+            disabled?: boolean | null;
+            /**
+             * Role
+             * @description A new role also signs the user out everywhere
+             */
+            role?: ("viewer" | "admin") | null;
+            /** Subscription Active */
+            subscription_active?: boolean | null;
+        };
+        /** UsersOut */
+        UsersOut: {
+            /** Users */
+            users: components["schemas"]["UserOut"][];
+        };
         /**
          * ValidationErrorOut
          * @description Invalid input (422): one entry per offending field.
@@ -2480,6 +3050,162 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_backfills_api_v1_admin_archive_backfill_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillJobsOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    start_backfill_api_v1_admin_archive_backfill_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillJobOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why; `end` must be after `start`, and both need a time zone */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    get_backfill_api_v1_admin_archive_backfill__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillJobOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `job_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     coverage_endpoint_api_v1_admin_archive_coverage_get: {
         parameters: {
             query?: never;
@@ -2498,7 +3224,7 @@ export interface operations {
                     "application/json": components["schemas"]["CoverageOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2539,7 +3265,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelCoverageOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2603,7 +3329,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelKeysOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2662,7 +3388,7 @@ export interface operations {
                     "application/json": components["schemas"]["RotateOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2742,7 +3468,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleEntryOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,7 +3524,7 @@ export interface operations {
                     "application/json": components["schemas"]["CleanupOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2845,7 +3571,7 @@ export interface operations {
                     "application/json": components["schemas"]["SimliveStatusOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2898,7 +3624,7 @@ export interface operations {
                     "application/json": components["schemas"]["EncoderLogOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2975,7 +3701,7 @@ export interface operations {
                     "application/json": components["schemas"]["SimliveChannelStatus"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3061,7 +3787,7 @@ export interface operations {
                     "application/json": components["schemas"]["SimliveChannelStatus"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3147,7 +3873,7 @@ export interface operations {
                     "application/json": components["schemas"]["SimliveChannelStatus"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3221,7 +3947,7 @@ export interface operations {
                     "application/json": components["schemas"]["RulesOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3266,7 +3992,7 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelRulesOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3294,6 +4020,115 @@ export interface operations {
                 };
             };
             /** @description Invalid input: `detail` names each offending field (`loc`) and why; `catchup_window_hours` below the (new) `cutv_window_hours` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_users_api_v1_admin_users_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsersOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_admin_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `admin_required`: the token is a viewer's */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `own_account`: an operator cannot demote or disable themselves here (use the CLI) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3335,6 +4170,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description `account_disabled`: the password is right but an operator disabled the account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Invalid input: `detail` names each offending field (`loc`) and why */
             422: {
                 headers: {
@@ -3344,11 +4188,38 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
-            /** @description `too_many_attempts`: 10 failed logins for this e-mail within a minute */
+            /** @description `too_many_attempts`: too many failed logins from this address (or for this e-mail from it) within a minute */
             429: {
                 headers: {
                     /** @description Seconds to wait */
                     "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    logout_api_v1_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -3375,9 +4246,71 @@ export interface operations {
                     "application/json": components["schemas"]["MeOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    change_password_api_v1_auth_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `wrong_password`: `current_password` is not the account's password */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+            /** @description `too_many_attempts`: too many failed logins from this address (or for this e-mail from it) within a minute */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3427,7 +4360,7 @@ export interface operations {
                     "application/json": components["schemas"]["DrmKeyOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3467,7 +4400,12 @@ export interface operations {
     };
     raw_key_endpoint_api_v1_drm_keys__kid__raw_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The playback token (`pb`) the master playlist handed out */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
             header?: never;
             path: {
                 /** @description 32 hex digits, a UUID, or base64url */
@@ -3486,7 +4424,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3495,7 +4433,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description `subscription_required`: no active subscription */
+            /** @description `subscription_required`: no active subscription; `playback_token_required`: no `pb`: the playback token the master playlist handed out; `invalid_playback_token`: `pb` is not a current playback token of this user; `key_not_entitled`: a KID that encrypts nothing in the playback token's channel and time range; `startover_not_allowed` or `program_not_eligible` or `channel_not_found` or `schedule_entry_not_found`: the programme's rights were revoked since the playback started */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3526,7 +4464,12 @@ export interface operations {
     };
     license_endpoint_api_v1_drm_license_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The playback token (`pb`) the master playlist handed out */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3557,7 +4500,7 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3566,7 +4509,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description `subscription_required`: no active subscription */
+            /** @description `subscription_required`: no active subscription; `playback_token_required`: no `pb`: the playback token the master playlist handed out; `invalid_playback_token`: `pb` is not a current playback token of this user; `key_not_entitled`: a KID that encrypts nothing in the playback token's channel and time range; `startover_not_allowed` or `program_not_eligible` or `channel_not_found` or `schedule_entry_not_found`: the programme's rights were revoked since the playback started */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3613,7 +4556,7 @@ export interface operations {
                     "application/json": components["schemas"]["EpgChannelsOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3649,7 +4592,7 @@ export interface operations {
                     "application/json": components["schemas"]["EpgGuideOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3707,7 +4650,7 @@ export interface operations {
                     "application/json": components["schemas"]["EpgProgrammeOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3793,7 +4736,7 @@ export interface operations {
                 channel_id: string;
                 /** @description IANA time zone */
                 tz?: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "Factory" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu" | "localtime";
-                /** @description Local day (YYYY-MM-DD); default today */
+                /** @description Local day (YYYY-MM-DD, 1970-01-01 to 2999-12-31); default today */
                 date?: string | null;
             };
             header?: never;
@@ -3811,7 +4754,7 @@ export interface operations {
                     "application/json": components["schemas"]["EpgScheduleOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3821,6 +4764,220 @@ export interface operations {
                 };
             };
             /** @description `channel_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    iptv_guide_api_v1_iptv_epg_xml_get: {
+        parameters: {
+            query?: {
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An XMLTV guide */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `subscription_required`: the token's subscription is not active */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    iptv_playlist_api_v1_iptv_playlist_m3u_get: {
+        parameters: {
+            query?: {
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An M3U playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/x-mpegurl": string;
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `subscription_required`: the token's subscription is not active */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    list_iptv_tokens_api_v1_iptv_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IptvTokensOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    create_iptv_token_api_v1_iptv_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IptvTokenCreatedOut"];
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `too_many_iptv_tokens`: the user has as many links as allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    revoke_iptv_token_api_v1_iptv_tokens__token_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `iptv_token_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3861,7 +5018,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationsOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3919,7 +5076,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3966,7 +5123,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProfilesOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3998,7 +5155,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecordingListOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4049,7 +5206,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecordingOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4094,6 +5251,15 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
+            /** @description `storage_full`: the archive's disk is at ARCHIVE_DISK_FLOOR with only recordings and live windows left on it */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     list_series_recordings_api_v1_recordings_series_get: {
@@ -4114,7 +5280,7 @@ export interface operations {
                     "application/json": components["schemas"]["SeriesRecordingListOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4156,7 +5322,7 @@ export interface operations {
                     "application/json": components["schemas"]["SeriesRecordingOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4183,6 +5349,15 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorOut"];
                 };
             };
+            /** @description `storage_full`: the archive's disk is at ARCHIVE_DISK_FLOOR with only recordings and live windows left on it */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     get_series_recording_api_v1_recordings_series__series_recording_id__get: {
@@ -4205,7 +5380,7 @@ export interface operations {
                     "application/json": components["schemas"]["SeriesRecordingOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4255,7 +5430,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4304,7 +5479,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecordingOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4351,7 +5526,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4382,7 +5557,12 @@ export interface operations {
     };
     recording_manifest_api_v1_recordings__recording_id__manifest_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `hls`: the multivariant playlist; `dash`: an MPEG-DASH MPD of the same archive (with `pb`, the playback token it hands out, an update of a playback already started) */
+                format?: "hls" | "dash";
+                /** @description With `format=dash`: the playback token an MPD handed out */
+                pb?: string | null;
+            };
             header?: never;
             path: {
                 recording_id: string;
@@ -4391,16 +5571,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HLS playlist */
+            /** @description An HLS multivariant playlist, or with `format=dash` an MPEG-DASH MPD */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/dash+xml": string;
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4472,7 +5653,7 @@ export interface operations {
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4519,6 +5700,144 @@ export interface operations {
             };
         };
     };
+    archive_range_manifest_api_v1_tstv_archive__channel_id__manifest_get: {
+        parameters: {
+            query: {
+                /** @description Where the range begins: ISO 8601 (`2026-12-04T20:15:00Z`; without a zone: UTC) or epoch seconds; whole seconds (a start is floored, an end rounded up) */
+                start: string;
+                /** @description Where it ends (exclusive): ISO 8601 (`2026-12-04T20:15:00Z`; without a zone: UTC) or epoch seconds; whole seconds (a start is floored, an end rounded up); at most 24 h after `start` */
+                end: string;
+                /** @description `hls`: the multivariant playlist; `dash`: an MPEG-DASH MPD of the same archive (with `pb`, the playback token it hands out, an update of a playback already started) */
+                format?: "hls" | "dash";
+                /** @description With `format=dash`: the playback token an MPD handed out */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `subscription_required`: the token's subscription is not active; `program_not_eligible` or `startover_not_allowed` or `range_outside_window`: a programme the range touches may not be played (`schedule_entry_id`; aired programmes by their catch-up rights, the one on air by its start-over rights), or the range is not inside the viewer window (`window_start` to `window_end`: the channel's `cutv_window_hours` up to now) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RangeRefusedOut"];
+                };
+            };
+            /** @description `channel_not_found`; `not_recorded`: the archive holds none of the range */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `range_reversed` or `range_empty` or `range_too_long` or `time_out_of_range`: `end` is not after `start`, the range is over 24 h, or a time is past the calendar's end; Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RangeErrorOut"] | components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
+    archive_range_media_api_v1_tstv_archive__channel_id__manifest__rendition__m3u8_get: {
+        parameters: {
+            query: {
+                /** @description Where the range begins: ISO 8601 (`2026-12-04T20:15:00Z`; without a zone: UTC) or epoch seconds; whole seconds (a start is floored, an end rounded up) */
+                start: string;
+                /** @description Where it ends (exclusive): ISO 8601 (`2026-12-04T20:15:00Z`; without a zone: UTC) or epoch seconds; whole seconds (a start is floored, an end rounded up); at most 24 h after `start` */
+                end: string;
+                /** @description Issued by the master playlist */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+                /** @description `video` (the ladder's lowest rung), `video_{rung}`, `audio`, or `images` (thumbnails) */
+                rendition: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HLS playlist */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `subscription_required`: the token's subscription is not active; `program_not_eligible` or `startover_not_allowed` or `range_outside_window`: a programme the range touches may not be played (`schedule_entry_id`; aired programmes by their catch-up rights, the one on air by its start-over rights), or the range is not inside the viewer window (`window_start` to `window_end`: the channel's `cutv_window_hours` up to now) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RangeRefusedOut"];
+                };
+            };
+            /** @description `channel_not_found`; `not_recorded`: the archive holds none of the range; `rendition_not_found`: no such ladder rung in the channel's archive */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description `range_reversed` or `range_empty` or `range_too_long` or `time_out_of_range`: `end` is not after `start`, the range is over 24 h, or a time is past the calendar's end; Invalid input: `detail` names each offending field (`loc`) and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RangeErrorOut"] | components["schemas"]["ValidationErrorOut"];
+                };
+            };
+        };
+    };
     catchup_by_date_api_v1_tstv_catchup_get: {
         parameters: {
             query?: {
@@ -4549,7 +5868,7 @@ export interface operations {
                     "application/json": components["schemas"]["CatchupDayListOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4613,7 +5932,7 @@ export interface operations {
                     "application/json": components["schemas"]["CatchupChannelListOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4656,6 +5975,12 @@ export interface operations {
             query: {
                 /** @description The programme (schedule entry) to play */
                 schedule_entry_id: string;
+                /** @description `hls`: the multivariant playlist; `dash`: an MPEG-DASH MPD of the same archive (with `pb`, the playback token it hands out, an update of a playback already started) */
+                format?: "hls" | "dash";
+                /** @description With `format=dash`: the playback token an MPD handed out */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
             };
             header?: never;
             path: {
@@ -4665,16 +5990,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HLS playlist */
+            /** @description An HLS multivariant playlist, or with `format=dash` an MPEG-DASH MPD */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/dash+xml": string;
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4719,6 +6045,8 @@ export interface operations {
                 schedule_entry_id: string;
                 /** @description Issued by the master playlist */
                 pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
             };
             header?: never;
             path: {
@@ -4739,7 +6067,7 @@ export interface operations {
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4795,7 +6123,7 @@ export interface operations {
                     "application/json": components["schemas"]["TstvChannelsOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4808,7 +6136,14 @@ export interface operations {
     };
     live_manifest_api_v1_tstv_live__channel_id__manifest_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `hls`: the multivariant playlist; `dash`: an MPEG-DASH MPD of the same archive (with `pb`, the playback token it hands out, an update of a playback already started) */
+                format?: "hls" | "dash";
+                /** @description With `format=dash`: the playback token an MPD handed out */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
+            };
             header?: never;
             path: {
                 channel_id: string;
@@ -4817,16 +6152,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HLS playlist */
+            /** @description An HLS multivariant playlist, or with `format=dash` an MPEG-DASH MPD */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/dash+xml": string;
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4869,6 +6205,8 @@ export interface operations {
             query?: {
                 /** @description Issued by the master playlist */
                 pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
             };
             header?: never;
             path: {
@@ -4889,7 +6227,7 @@ export interface operations {
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4950,7 +6288,7 @@ export interface operations {
                     "application/json": components["schemas"]["CatchupRecentListOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5010,7 +6348,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5072,7 +6410,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5121,7 +6459,7 @@ export interface operations {
                     "application/json": components["schemas"]["StartoverInfoOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5155,6 +6493,12 @@ export interface operations {
             query: {
                 /** @description The programme (schedule entry) to play */
                 schedule_entry_id: string;
+                /** @description `hls`: the multivariant playlist; `dash`: an MPEG-DASH MPD of the same archive (with `pb`, the playback token it hands out, an update of a playback already started) */
+                format?: "hls" | "dash";
+                /** @description With `format=dash`: the playback token an MPD handed out */
+                pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
             };
             header?: never;
             path: {
@@ -5164,16 +6508,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HLS playlist */
+            /** @description An HLS multivariant playlist, or with `format=dash` an MPEG-DASH MPD */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/dash+xml": string;
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5218,6 +6563,8 @@ export interface operations {
                 schedule_entry_id: string;
                 /** @description Issued by the master playlist */
                 pb?: string | null;
+                /** @description An IPTV token (`POST /iptv/tokens`), for players that cannot send a bearer token */
+                token?: string | null;
             };
             header?: never;
             path: {
@@ -5238,7 +6585,7 @@ export interface operations {
                     "application/vnd.apple.mpegurl": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5300,7 +6647,7 @@ export interface operations {
                     "application/json": components["schemas"]["BookmarkOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5366,7 +6713,7 @@ export interface operations {
                     "application/json": components["schemas"]["BookmarkOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5426,7 +6773,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContinueWatchingOut"];
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5511,7 +6858,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description `not_authenticated` or `invalid_token`: no valid bearer token */
+            /** @description `not_authenticated` or `invalid_token` or `token_revoked` or `account_disabled` or `invalid_iptv_token`: no valid bearer token (signed out, password or role changed, account disabled); on the playback and IPTV routes, no valid IPTV token (`?token=`: unknown or revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;

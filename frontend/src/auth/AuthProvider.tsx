@@ -5,7 +5,9 @@ import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useNavigate } from 'react-router';
 import { api, connectAuth, unwrap } from '../api/client';
-import { isExpired, loadToken, readClaims, saveToken, type Claims } from './token';
+import { PATHS } from '../routes';
+import { loadToken, saveToken } from '../api/tokenStore';
+import { isExpired, readClaims, type Claims } from './token';
 
 export interface Auth {
   token: string | null;
@@ -13,7 +15,10 @@ export interface Auth {
   /** The last session ended because the token expired or was rejected (not by signing out). */
   expired: boolean;
   signIn: (email: string, password: string) => Promise<void>;
+  /** Signs out of this token at the API too (a copy of it stops working), then locally. */
   signOut: () => void;
+  /** After a password change: the answer's new token replaces the old one (which no longer works). */
+  replaceToken: (token: string) => void;
 }
 
 interface Session {
@@ -50,10 +55,25 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [queryClient],
   );
 
+  const token = session?.token ?? null;
   const signOut = useCallback(() => {
+    // Best effort, with the token named here (the store is cleared before the request leaves):
+    // signed out in this browser whatever the API answers (it may be unreachable).
+    if (token) {
+      void api
+        .POST('/api/v1/auth/logout', { headers: { Authorization: `Bearer ${token}` } })
+        .catch(() => undefined);
+    }
     end(false);
-    void navigate('/signin', { replace: true });
-  }, [end, navigate]);
+    void navigate(PATHS.signIn, { replace: true });
+  }, [token, end, navigate]);
+
+  const replaceToken = useCallback((token: string) => {
+    const next = validSession(token);
+    if (!next) return;
+    saveToken(next.token);
+    setState({ session: next, expired: false });
+  }, []);
 
   useEffect(() => {
     connectAuth(() => {
@@ -89,8 +109,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const value = useMemo<Auth>(
-    () => ({ token: session?.token ?? null, claims: session?.claims ?? null, expired, signIn, signOut }),
-    [session, expired, signIn, signOut],
+    () => ({ token: session?.token ?? null, claims: session?.claims ?? null, expired, signIn, signOut, replaceToken }),
+    [session, expired, signIn, signOut, replaceToken],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

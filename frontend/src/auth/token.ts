@@ -1,7 +1,5 @@
-// The access token kept in this browser (localStorage: a reload keeps the viewer signed in) and
-// what the app reads of its claims. The token itself is never logged.
-
-const KEY = 'tstv.token';
+// What the app reads of the access token's claims (the token is kept by api/tokenStore.ts). The
+// token itself is never logged.
 
 export interface Claims {
   userId: string;
@@ -39,21 +37,4 @@ export function readClaims(token: string): Claims | null {
 
 export function isExpired(claims: Claims, nowMs: number): boolean {
   return claims.expiresAtMs <= nowMs;
-}
-
-export function loadToken(): string | null {
-  try {
-    return window.localStorage.getItem(KEY);
-  } catch {
-    return null;
-  }
-}
-
-export function saveToken(token: string | null): void {
-  try {
-    if (token) window.localStorage.setItem(KEY, token);
-    else window.localStorage.removeItem(KEY);
-  } catch {
-    // Private mode without storage: the session lasts as long as the page.
-  }
 }

@@ -1,6 +1,7 @@
 import { NavLink, Outlet } from 'react-router';
 import { useMe } from '../api/queries';
 import { useAuth } from '../auth/AuthProvider';
+import { PATHS } from '../routes';
 import { NotificationsBell } from './NotificationsBell';
 
 /** The header every signed-in page shares; the pages render below it. */
@@ -13,27 +14,27 @@ export function AppLayout() {
         Skip to content
       </a>
       <header className="app-header">
-        <NavLink to="/" className="brand" aria-label="TSTV home">
+        <NavLink to={PATHS.home} className="brand" aria-label="TSTV home">
           <span className="brand-mark" aria-hidden="true">
             ▶
           </span>
           TSTV
         </NavLink>
         <nav aria-label="Main" className="main-nav">
-          <NavLink to="/" end>
+          <NavLink to={PATHS.home} end>
             Home
           </NavLink>
-          <NavLink to="/guide">Guide</NavLink>
-          <NavLink to="/catchup">Catch-Up</NavLink>
-          <NavLink to="/recordings">Recordings</NavLink>
-          {claims?.role === 'admin' && <NavLink to="/admin">Operations</NavLink>}
+          <NavLink to={PATHS.guide}>Guide</NavLink>
+          <NavLink to={PATHS.catchup}>Catch-Up</NavLink>
+          <NavLink to={PATHS.recordings}>Recordings</NavLink>
+          {claims?.role === 'admin' && <NavLink to={PATHS.admin}>Operations</NavLink>}
         </nav>
         <div className="account">
           <NotificationsBell />
           {me.data && (
-            <span className="account-name" title={me.data.email}>
+            <NavLink to={PATHS.account} className="account-name" title={`${me.data.email}: account and password`}>
               {me.data.profiles.find((p) => p.id === me.data.profile_id)?.name ?? me.data.email}
-            </span>
+            </NavLink>
           )}
           <button type="button" className="button ghost" onClick={signOut}>
             Sign out

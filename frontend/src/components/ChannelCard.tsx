@@ -2,6 +2,7 @@ import { Link } from 'react-router';
 import type { EpgChannel } from '../api/queries';
 import { airedFraction, minutesLeft, spanOf } from '../rules/programmeProgress';
 import { formatTimeRange } from '../rules/timeLabels';
+import { watchPath } from '../routes';
 import { ChannelLogo } from './ChannelLogo';
 import { ProgressBar } from './ProgressBar';
 
@@ -11,7 +12,7 @@ export function ChannelCard({ channel, now }: { channel: EpgChannel; now: Date }
   const span = programme ? spanOf(programme) : null;
   return (
     <li className="channel-card">
-      <Link to={`/watch/live/${channel.id}`} className="channel-link">
+      <Link to={watchPath('live', channel.id)} className="channel-link">
         <ChannelLogo url={channel.logo_url} number={channel.number} name={channel.name} />
         <div className="channel-body">
           <div className="channel-name">

@@ -6,8 +6,8 @@ import { formatDay, formatTimeOfDay } from '../rules/timeLabels';
 import { Icon } from './icons';
 import { RecordButton } from './RecordButton';
 
-/** J6: the bell with the unread count; the list, unread first, each with Watch now and Mark as
- * read. New notifications show within a minute (the list is polled). */
+/** docs/PRODUCT.md, J6: the bell with the unread count; the list, unread first, each with Watch now and Mark
+ * as read. New notifications show within a minute (the list is polled). */
 export function NotificationsBell() {
   const notifications = useNotifications();
   const [open, setOpen] = useState(false);
@@ -87,7 +87,7 @@ function NotificationItem({ n, onOpen }: { n: Notification; onOpen: () => void }
           </Link>
         )}
         {n.schedule_entry_id && n.kind === 'catchup_expiring' && (
-          // J6: recording it keeps it past the catch-up window.
+          // Recording it keeps it past the catch-up window (docs/PRODUCT.md, J6).
           <RecordButton entryId={n.schedule_entry_id} title={n.body} small />
         )}
         {!n.read && (

@@ -1,5 +1,5 @@
 import { Link } from 'react-router';
-import { watchPath } from '../player/watchTarget';
+import { watchPath } from '../routes';
 import { durationSeconds, type Span } from '../rules/programmeProgress';
 import type { ProgrammeState } from '../rules/programmeState';
 import { formatDay, formatTimeOfDay } from '../rules/timeLabels';

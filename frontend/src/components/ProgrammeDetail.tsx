@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
 import type { GuideChannel, GuideEntry } from '../api/viewerQueries';
-import { watchPath } from '../player/watchTarget';
+import { watchPath } from '../routes';
 import { timeLeft } from '../rules/expiry';
 import { durationSeconds, spanOf } from '../rules/programmeProgress';
 import { programmeState } from '../rules/programmeState';
@@ -34,7 +34,7 @@ export function ProgrammeDetail({ entry, channel, now, onClose }: Props) {
   const state = programmeState(entry, now);
   const episode = episodeLine(entry);
   return (
-    <dialog ref={dialog} className="detail" aria-labelledby="detail-title" onClose={onClose} onCancel={onClose}>
+    <dialog ref={dialog} className="detail dialog-panel" aria-labelledby="detail-title" onClose={onClose} onCancel={onClose}>
       <div className="detail-still">
         <Still src={entry.still_url} logoUrl={channel.logo_url} channelNumber={channel.number} channelName={channel.name} />
       </div>

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { describeError } from '../api/client';
+import { QueryError } from './QueryError';
 
 interface QueryState {
   isPending: boolean;
@@ -9,9 +9,16 @@ interface QueryState {
 }
 
 /** A home rail: its title, a skeleton while loading, a message and a retry when the API cannot
- * be reached, and what will appear there when it is empty. */
-export function Rail(props: { title: string; query: QueryState; empty: string; count: number | undefined; children: ReactNode }) {
-  const { title, query, empty, count, children } = props;
+ * be reached, what will appear there when it is empty, and else its items as cards in a `list`. */
+export function Rail<T>(props: {
+  title: string;
+  query: QueryState;
+  empty: string;
+  items: T[] | undefined;
+  list?: 'card-rail' | 'channel-grid';
+  children: (item: T) => ReactNode;
+}) {
+  const { title, query, empty, items, list = 'card-rail', children } = props;
   const id = `rail-${title.toLowerCase().replace(/\W+/g, '-')}`;
   return (
     <section aria-labelledby={id} className="rail">
@@ -25,16 +32,9 @@ export function Rail(props: { title: string; query: QueryState; empty: string; c
           ))}
         </ul>
       )}
-      {query.isError && (
-        <div className="error-box" role="alert">
-          <p>{describeError(query.error)}</p>
-          <button type="button" className="button" onClick={() => void query.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
-      {!query.isPending && !query.isError && count === 0 && <p className="empty">{empty}</p>}
-      {!query.isPending && !query.isError && (count ?? 0) > 0 && children}
+      {query.isError && <QueryError error={query.error} onRetry={query.refetch} />}
+      {!query.isPending && !query.isError && items?.length === 0 && <p className="empty">{empty}</p>}
+      {!query.isPending && !query.isError && items && items.length > 0 && <ul className={list}>{items.map(children)}</ul>}
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { Link } from 'react-router';
 import { ApiError } from '../api/client';
 import { useRecord, useRecordSeries, useRecordings, useSeriesRecordings } from '../api/recordingQueries';
 import { recordRefusal, statusWord } from '../rules/recordings';
+import { PATHS } from '../routes';
 
 interface Props {
   entryId: string;
@@ -33,7 +34,7 @@ export function RecordButton({ entryId, title, seriesId, seriesTitle, small }: P
   return (
     <span className="record-actions">
       {existing ? (
-        <Link className={`record-state${size}`} to="/recordings" aria-label={`${title}: ${statusWord(existing.status)}, see Recordings`}>
+        <Link className={`record-state${size}`} to={PATHS.recordings} aria-label={`${title}: ${statusWord(existing.status)}, see Recordings`}>
           <span className="record-dot" aria-hidden="true" /> {statusWord(existing.status)}
         </Link>
       ) : (
@@ -49,7 +50,7 @@ export function RecordButton({ entryId, title, seriesId, seriesTitle, small }: P
       )}
       {seriesId &&
         (seriesOn ? (
-          <Link className={`record-state${size}`} to="/recordings" aria-label={`Recording the series ${seriesTitle ?? title}, see Recordings`}>
+          <Link className={`record-state${size}`} to={PATHS.recordings} aria-label={`Recording the series ${seriesTitle ?? title}, see Recordings`}>
             Series recording on
           </Link>
         ) : (

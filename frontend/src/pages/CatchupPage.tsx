@@ -4,12 +4,12 @@
 
 import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { describeError } from '../api/client';
 import { useChannels, type EpgChannel } from '../api/queries';
 import {
   useCatchupByChannel,
   useCatchupByDate,
   useGuide,
+  useRecentlyAired,
   viewerZone,
   type CatchupProgram,
   type GuideEntry,
@@ -17,6 +17,9 @@ import {
 import { catchupCard } from '../components/catchupCard';
 import { ProgrammeCard } from '../components/ProgrammeCard';
 import { useNow } from '../components/useNow';
+import { QueryError } from '../components/QueryError';
+import { catchupPath } from '../routes';
+import { openingChannel } from '../rules/catchupChannel';
 import { clampDate, dayTabs, localDate } from '../rules/localDays';
 import { spanOf } from '../rules/programmeProgress';
 import { programmeState } from '../rules/programmeState';
@@ -38,22 +41,15 @@ export function CatchupPage() {
       <div className="page-head">
         <h1 id="catchup-title">Catch-Up</h1>
         <div className="view-switch" role="tablist" aria-label="Catch-Up views">
-          <Link role="tab" aria-selected={view === 'channel'} className={`day-tab${view === 'channel' ? ' active' : ''}`} to="/catchup?view=channel">
+          <Link role="tab" aria-selected={view === 'channel'} className={`day-tab${view === 'channel' ? ' active' : ''}`} to={catchupPath('channel')}>
             By channel
           </Link>
-          <Link role="tab" aria-selected={view === 'date'} className={`day-tab${view === 'date' ? ' active' : ''}`} to="/catchup?view=date">
+          <Link role="tab" aria-selected={view === 'date'} className={`day-tab${view === 'date' ? ' active' : ''}`} to={catchupPath('date')}>
             By date
           </Link>
         </div>
       </div>
-      {channels.isError && (
-        <div className="error-box" role="alert">
-          <p>{describeError(channels.error)}</p>
-          <button type="button" className="button" onClick={() => void channels.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
+      {channels.isError && <QueryError error={channels.error} onRetry={channels.refetch} />}
       {channels.data &&
         (view === 'channel' ? (
           <ByChannel channels={list} params={params} setParams={setParams} note={viewNote} />
@@ -81,12 +77,23 @@ function Notes({ notes }: { notes: (string | null | false | undefined)[] }) {
   );
 }
 
+function ChannelOptions({ channels }: { channels: EpgChannel[] }) {
+  return channels.map((c) => (
+    <option key={c.id} value={c.id}>
+      {c.number} {c.name}
+    </option>
+  ));
+}
+
 function ByChannel({ channels, params, setParams, note }: ViewProps) {
   const asked = params.get('channel');
-  const channel = channels.find((c) => c.id === asked) ?? channels[0];
+  // With no channel asked for, open on the first that has aired something (on a first start
+  // only some channels may have yet), by what recently aired across channels.
+  const recent = useRecentlyAired();
+  const withContent = new Set(recent.data?.programs.map((p) => p.channel.id));
+  const channel = openingChannel(channels, asked, withContent);
   const notes = [note, asked !== null && channel?.id !== asked && 'That channel has no Catch-Up: showing another channel.'];
   const pages = useCatchupByChannel(channel?.id ?? '');
-  const programs = pages.data?.pages.flatMap((p) => p.programs) ?? [];
   const total = pages.data?.pages[0]?.total;
   return (
     <>
@@ -98,20 +105,11 @@ function ByChannel({ channels, params, setParams, note }: ViewProps) {
           value={channel?.id ?? ''}
           onChange={(e) => setParams({ view: 'channel', channel: e.target.value })}
         >
-          {channels.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.number} {c.name}
-            </option>
-          ))}
+          <ChannelOptions channels={channels} />
         </select>
         {total !== undefined && <span className="count">{total} programmes</span>}
       </div>
-      <ProgrammeList
-        pages={pages}
-        programs={programs}
-        channels={channels}
-        empty="Nothing has aired on this channel yet. Programmes appear here as soon as they end."
-      />
+      <ProgrammeList pages={pages} channels={channels} empty="Nothing has aired on this channel yet. Programmes appear here as soon as they end." />
     </>
   );
 }
@@ -139,7 +137,6 @@ function ByDate({ channels, params, setParams, note }: ViewProps) {
     askedGenre && guide.data && !genre && `No programme of that day is "${askedGenre}": showing every genre.`,
   ];
   const pages = useCatchupByDate(date, tz, genre, channel);
-  const programs = pages.data?.pages.flatMap((p) => p.programs) ?? [];
   const locked = aired
     .filter(({ e }) => e.catchup && !e.catchup.available && (!genre || e.genre === genre))
     .sort((a, b) => b.e.end_time.localeCompare(a.e.end_time)); // newest first, as the list above
@@ -180,20 +177,11 @@ function ByDate({ channels, params, setParams, note }: ViewProps) {
         <label htmlFor="catchup-date-channel">Channel</label>
         <select id="catchup-date-channel" value={channel} onChange={(e) => set({ channel: e.target.value })}>
           <option value="">All channels</option>
-          {channels.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.number} {c.name}
-            </option>
-          ))}
+          <ChannelOptions channels={channels} />
         </select>
         {pages.data && <span className="count">{pages.data.pages[0]?.total ?? 0} programmes</span>}
       </div>
-      <ProgrammeList
-        pages={pages}
-        programs={programs}
-        channels={channels}
-        empty="Nothing to watch from this day with these filters."
-      />
+      <ProgrammeList pages={pages} channels={channels} empty="Nothing to watch from this day with these filters." />
       {locked.length > 0 && (
         <section aria-labelledby="locked-title" className="rail">
           <h2 id="locked-title" className="rail-title">
@@ -234,6 +222,7 @@ function LockedCard({ entry, channel, now }: { entry: GuideEntry; channel: EpgCh
 }
 
 interface Pages {
+  data?: { pages: { programs: CatchupProgram[] }[] };
   isPending: boolean;
   isError: boolean;
   error: unknown;
@@ -244,8 +233,9 @@ interface Pages {
 }
 
 /** Programmes with Play/Resume, more loaded as the viewer scrolls (or presses Load more). */
-function ProgrammeList({ pages, programs, channels, empty }: { pages: Pages; programs: CatchupProgram[]; channels: EpgChannel[]; empty: string }) {
+function ProgrammeList({ pages, channels, empty }: { pages: Pages; channels: EpgChannel[]; empty: string }) {
   const now = useNow(60_000);
+  const programs = pages.data?.pages.flatMap((p) => p.programs) ?? [];
   const sentinel = useRef<HTMLDivElement>(null);
   const byId = new Map(channels.map((c) => [c.id, c]));
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = pages;
@@ -271,14 +261,7 @@ function ProgrammeList({ pages, programs, channels, empty }: { pages: Pages; pro
     );
   }
   if (pages.isError) {
-    return (
-      <div className="error-box" role="alert">
-        <p>{describeError(pages.error)}</p>
-        <button type="button" className="button" onClick={() => void pages.refetch()}>
-          Try again
-        </button>
-      </div>
-    );
+    return <QueryError error={pages.error} onRetry={pages.refetch} />;
   }
   if (programs.length === 0) return <p className="empty">{empty}</p>;
   return (

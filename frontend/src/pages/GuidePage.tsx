@@ -4,12 +4,13 @@
 
 import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { describeError } from '../api/client';
 import { useGuide, viewerZone, type GuideChannel, type GuideEntry } from '../api/viewerQueries';
 import { ChannelLogo } from '../components/ChannelLogo';
 import { Icon } from '../components/icons';
 import { ProgrammeDetail } from '../components/ProgrammeDetail';
 import { useNow } from '../components/useNow';
+import { QueryError } from '../components/QueryError';
+import { guideDayPath } from '../routes';
 import { dayWidth, hourMarks, nowLine, place, PX_PER_MINUTE } from '../rules/guideLayout';
 import { clampDate, dayTabs, localDate } from '../rules/localDays';
 import { programmeState } from '../rules/programmeState';
@@ -61,7 +62,7 @@ export function GuidePage() {
         {tabs.map((t) => (
           <Link
             key={t.date}
-            to={`/guide?date=${t.date}`}
+            to={guideDayPath(t.date)}
             className={`day-tab${t.date === date ? ' active' : ''}`}
             aria-current={t.date === date ? 'page' : undefined}
           >
@@ -70,14 +71,7 @@ export function GuidePage() {
         ))}
       </nav>
       {guide.isPending && <div className="guide-skeleton" aria-busy="true" aria-label="Loading the guide" />}
-      {guide.isError && (
-        <div className="error-box" role="alert">
-          <p>{describeError(guide.error)}</p>
-          <button type="button" className="button" onClick={() => void guide.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
+      {guide.isError && <QueryError error={guide.error} onRetry={guide.refetch} />}
       {data && dayStart && dayEnd && (
         <div className="guide-scroller" ref={scroller} onKeyDown={moveFocus}>
           <div className="guide-grid" style={{ width: width + CHANNEL_COLUMN }} role="grid" aria-label={`Programmes, ${date}`}>

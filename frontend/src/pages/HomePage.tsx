@@ -7,7 +7,7 @@ import { catchupCard } from '../components/catchupCard';
 import { ProgrammeCard } from '../components/ProgrammeCard';
 import { Rail } from '../components/Rail';
 import { useNow } from '../components/useNow';
-import { watchPath } from '../player/watchTarget';
+import { watchPath } from '../routes';
 import { expiryPhrase, timeLeft } from '../rules/expiry';
 import { resumePoint } from '../rules/programmeState';
 import { ProgressBar } from '../components/ProgressBar';
@@ -21,34 +21,14 @@ export function HomePage() {
   const logos = new Map((channels.data?.channels ?? []).map((c) => [c.id, c]));
   return (
     <div className="home">
-      <Rail title="On now" query={channels} empty="No channels are on air yet. They appear here as soon as an operator adds them." count={channels.data?.channels.length}>
-        <ul className="channel-grid">
-          {channels.data?.channels.map((c) => <ChannelCard key={c.id} channel={c} now={now} />)}
-        </ul>
+      <Rail title="On now" query={channels} items={channels.data?.channels} list="channel-grid" empty="No channels are on air yet. They appear here as soon as an operator adds them.">
+        {(c) => <ChannelCard key={c.id} channel={c} now={now} />}
       </Rail>
-      <Rail
-        title="Continue Watching"
-        query={continueWatching}
-        empty="Programmes you start on Catch-Up or Start Over appear here, so you can carry on where you stopped."
-        count={continueWatching.data?.items.length}
-      >
-        <ul className="card-rail">
-          {continueWatching.data?.items.map((item) => (
-            <ContinueCard key={`${item.content_type}:${item.content_id}`} item={item} now={now} logo={logos.get(item.channel?.id ?? '')?.logo_url} />
-          ))}
-        </ul>
+      <Rail title="Continue Watching" query={continueWatching} items={continueWatching.data?.items} empty="Programmes you start on Catch-Up or Start Over appear here, so you can carry on where you stopped.">
+        {(item) => <ContinueCard key={`${item.content_type}:${item.content_id}`} item={item} now={now} logo={logos.get(item.channel?.id ?? '')?.logo_url} />}
       </Rail>
-      <Rail
-        title="Recently aired"
-        query={recent}
-        empty="Programmes appear here as soon as they finish airing."
-        count={recent.data?.programs.length}
-      >
-        <ul className="card-rail">
-          {recent.data?.programs.map((p) => (
-            <ProgrammeCard key={p.schedule_entry.id} {...catchupCard(p, logos.get(p.channel.id), now)} />
-          ))}
-        </ul>
+      <Rail title="Recently aired" query={recent} items={recent.data?.programs} empty="Programmes appear here as soon as they finish airing.">
+        {(p) => <ProgrammeCard key={p.schedule_entry.id} {...catchupCard(p, logos.get(p.channel.id), now)} />}
       </Rail>
       {(channels.isError || continueWatching.isError || recent.isError) && (
         <p className="sr-only" role="status">

@@ -1,9 +1,8 @@
-// /recordings (issue 12): the viewer's recordings with status, recorded length and expiry, Play,
-// Delete with a confirmation, the series being recorded, and the quota as a bar.
+// /recordings (README, "Recordings API"): the viewer's recordings with status, recorded length and expiry,
+// Play, Delete with a confirmation, the series being recorded, and the quota as a bar.
 
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { describeError } from '../api/client';
 import { useChannels } from '../api/queries';
 import {
   useDeleteRecording,
@@ -15,6 +14,8 @@ import {
 } from '../api/recordingQueries';
 import { safeReturnPath } from '../auth/returnTo';
 import { useNow } from '../components/useNow';
+import { QueryError } from '../components/QueryError';
+import { PATHS } from '../routes';
 import { Still } from '../components/Still';
 import { stillUrl } from '../api/viewerQueries';
 import { expiryPhrase } from '../rules/expiry';
@@ -62,17 +63,10 @@ export function RecordingsPage() {
         </section>
       )}
       {recordings.isPending && <ul className="recording-list" aria-busy="true" aria-label="Loading recordings" />}
-      {recordings.isError && (
-        <div className="error-box" role="alert">
-          <p>{describeError(recordings.error)}</p>
-          <button type="button" className="button" onClick={() => void recordings.refetch()}>
-            Try again
-          </button>
-        </div>
-      )}
+      {recordings.isError && <QueryError error={recordings.error} onRetry={recordings.refetch} />}
       {recordings.data && recordings.data.recordings.length === 0 && (
         <p className="empty">
-          Nothing recorded yet. Choose <strong>Record</strong> on a programme in the <Link to="/guide">Guide</Link> or on
+          Nothing recorded yet. Choose <strong>Record</strong> on a programme in the <Link to={PATHS.guide}>Guide</Link> or on
           Catch-Up to keep it after it leaves Catch-Up.
         </p>
       )}

@@ -4,10 +4,13 @@ import { ApiError, describeError } from '../api/client';
 import { useAppConfig } from '../api/queries';
 import { useAuth } from '../auth/AuthProvider';
 import { safeReturnPath } from '../auth/returnTo';
+import { TextField } from '../components/TextField';
 
 function signInMessage(e: unknown): string {
   if (e instanceof ApiError && e.status === 401) return 'Wrong email or password.';
   if (e instanceof ApiError && e.status === 422) return 'Enter your email and password.';
+  if (e instanceof ApiError && e.status === 403) return 'This account is disabled. Ask an operator.';
+  if (e instanceof ApiError && e.status === 429) return 'Too many attempts. Wait a minute, then try again.';
   return describeError(e);
 }
 
@@ -50,25 +53,25 @@ export function SignInPage() {
           </p>
         )}
         <form onSubmit={(e) => void submit(e)} noValidate>
-          <label htmlFor="email">Email</label>
-          <input
+          <TextField
             id="email"
+            label="Email"
             name="email"
             type="email"
             autoComplete="username"
             required
             value={email}
-            onChange={(e) => setEmail(e.target.value)}
+            onChange={setEmail}
           />
-          <label htmlFor="password">Password</label>
-          <input
+          <TextField
             id="password"
+            label="Password"
             name="password"
             type="password"
             autoComplete="current-password"
             required
             value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            onChange={setPassword}
           />
           {error && (
             <p className="form-error" role="alert">

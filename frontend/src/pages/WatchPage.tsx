@@ -1,6 +1,6 @@
 import { useParams, useSearchParams } from 'react-router';
 import { Player } from '../player/Player';
-import { parseWatchTarget } from '../player/watchTarget';
+import { parseWatchTarget } from '../routes';
 import { NotFoundPage } from './NotFoundPage';
 
 /** /watch/{mode}/{channel}[/{programme}]: the player, or not-found for an address that is not one. */

@@ -7,7 +7,7 @@ import { choiceLabel, type QualityChoice, type Rung } from '../rules/quality';
 import type { Thumbnail, Timeline } from './playerController';
 import { Icon } from '../components/icons';
 import { SeekBar } from './SeekBar';
-import type { Mode } from './watchTarget';
+import type { Mode } from '../routes';
 
 interface Props {
   mode: Mode;

@@ -1,5 +1,6 @@
 import { Link } from 'react-router';
 import type { PlaybackProblem } from '../rules/playbackProblems';
+import { PATHS } from '../routes';
 
 interface Props {
   problem: PlaybackProblem;
@@ -39,7 +40,7 @@ export function ProblemPanel({ problem, onRetry, liveLink, catchupLink, listLink
             Watch the channel live
           </Link>
         )}
-        <Link className="button ghost" to="/">
+        <Link className="button ghost" to={PATHS.home}>
           Back to Home
         </Link>
       </div>

@@ -1,6 +1,6 @@
 import { resumingFrom } from '../rules/timeLabels';
 
-/** J4: "Resuming from 30:12" with a way to start from the beginning instead. */
+/** docs/PRODUCT.md, J4: "Resuming from 30:12" with a way to start from the beginning instead. */
 export function ResumeToast({ position, onRestart }: { position: number; onRestart: () => void }) {
   return (
     <div className="toast" role="status">

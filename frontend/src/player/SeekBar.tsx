@@ -7,7 +7,7 @@ import { durationSeconds, offsetInProgramme, type Span } from '../rules/programm
 import { offsetAtPointer, previewLabel, previewLeft } from '../rules/seekPreview';
 import { behindLive, formatClock, formatTimeOfDay } from '../rules/timeLabels';
 import type { Thumbnail, Timeline } from './playerController';
-import type { Mode } from './watchTarget';
+import type { Mode } from '../routes';
 
 interface Props {
   mode: Mode;

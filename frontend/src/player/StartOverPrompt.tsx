@@ -10,7 +10,8 @@ interface Props {
   onDismiss: () => void;
 }
 
-/** J1: "Started 23 min ago" with Start from Beginning / Continue Live, gone by itself after 10 s. */
+/** docs/PRODUCT.md, J1: "Started 23 min ago" with Start from Beginning / Continue Live, gone by
+ * itself after 10 s. */
 export function StartOverPrompt({ title, startedAt, shownAtMs, onStartOver, onDismiss }: Props) {
   const [left, setLeft] = useState(() => secondsLeft(shownAtMs, Date.now()));
   const [elapsedSeconds] = useState(() => (Date.now() - startedAt.getTime()) / 1000);

@@ -8,6 +8,8 @@
 import type shakaNamespace from 'shaka-player';
 import { problemFromPlayerError, type PlaybackProblem } from '../rules/playbackProblems';
 import { activeRung, bufferAhead, rungsOf, type QualityChoice, type Rung } from '../rules/quality';
+import { playbackTokenOf, withPlaybackToken } from './playbackToken';
+import type { StreamingFormat } from './streamingFormat';
 
 type Shaka = typeof shakaNamespace;
 
@@ -54,7 +56,7 @@ export interface PlaybackStats {
   decodedFrames: number;
 }
 
-const HLS_MIME_TYPE = 'application/x-mpegurl';
+const MIME_TYPES: Record<StreamingFormat, string> = { hls: 'application/x-mpegurl', dash: 'application/dash+xml' };
 const LOAD_INTERRUPTED = 7000;
 const OPERATION_ABORTED = 7001;
 
@@ -63,6 +65,8 @@ export class PlayerController {
   private destroyed = false;
   /** How far the player's live point trails the clock (ms), learnt while this load was live. */
   private liveLagMs: number | null = null;
+  /** The playback token of the loaded master (its media playlist URLs carry it): the licence needs it. */
+  private playbackToken: string | null = null;
 
   private constructor(
     private readonly shakaLib: Shaka,
@@ -89,7 +93,6 @@ export class PlayerController {
   private configure(): void {
     const { player, options } = this;
     player.configure({
-      drm: { servers: { 'org.w3.clearkey': options.licenceUrl } },
       streaming: {
         // Start as soon as a little is buffered: on a good connection the first frame comes sooner.
         rebufferingGoal: 0.5,
@@ -99,8 +102,16 @@ export class PlayerController {
       manifest: { retryParameters: { maxAttempts: 2, baseDelay: 300, backoffFactor: 2, timeout: 10_000 } },
     });
     const T = this.shakaLib.net.NetworkingEngine.RequestType;
-    // The token goes to the API only (manifests, keys, licences), never to the CDN's segments.
+    // The token goes to the API only (manifests, keys, licences), never to the CDN's segments. The
+    // licence also gets the playback token of what is playing (the key URIs carry theirs).
     player.getNetworkingEngine()?.registerRequestFilter((type, request) => {
+      if (type === T.MANIFEST) this.playbackToken = playbackTokenOf(request.uris[0] ?? '') ?? this.playbackToken;
+      const pb = this.playbackToken;
+      // Only our licence server's: Shaka answers HLS `identity` keys from a `data:` licence it
+      // builds itself, which a query string would corrupt (error 6007, nothing plays).
+      if (type === T.LICENSE && pb) {
+        request.uris = request.uris.map((u) => (options.isApiUrl(u) ? withPlaybackToken(u, pb) : u));
+      }
       if (type !== T.MANIFEST && type !== T.LICENSE && type !== T.KEY) return;
       const token = options.token();
       if (token && request.uris.every((u) => options.isApiUrl(u))) {
@@ -126,14 +137,19 @@ export class PlayerController {
     this.options.onProblem(problemFromPlayerError(code, data, this.options.isApiUrl));
   }
 
-  /** Load a manifest; start at `startAt` (wall clock) or where the playlist says (the programme
-   * start of start-over and catch-up, the live edge of live). */
-  async load(manifestUrl: string, startAt: Date | null): Promise<boolean> {
+  /** Load a manifest (HLS or an MPD); start at `startAt` (wall clock) or where the manifest says
+   * (the programme start of start-over and catch-up, the live edge of live). */
+  async load(manifestUrl: string, startAt: Date | null, format: StreamingFormat = 'hls'): Promise<boolean> {
     this.startAt = startAt;
     this.liveLagMs = null;
+    this.playbackToken = null;
+    // HLS: our licence server, given the playback token the media playlist URLs carry. An MPD
+    // names its licence server itself, with its playback token in the URL (the first MPD of a
+    // catch-up is the only one fetched: no other request carries the token).
+    this.player.configure('drm.servers', format === 'hls' ? { 'org.w3.clearkey': this.options.licenceUrl } : undefined);
     try {
       // The type is known: without it Shaka first asks the server with a HEAD request.
-      await this.player.load(manifestUrl, null, HLS_MIME_TYPE);
+      await this.player.load(manifestUrl, null, MIME_TYPES[format]);
     } catch (e) {
       const error = e as shaka.util.Error;
       if (error instanceof this.shakaLib.util.Error) this.report(error);

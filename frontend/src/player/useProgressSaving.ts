@@ -1,5 +1,5 @@
-// J4: a TSTV session for a start-over or catch-up playback, and its heartbeat with the position:
-// every 30 s while playing, and on pause, seek, end, leaving the page, closing or hiding the tab.
+// docs/PRODUCT.md, J4: a TSTV session for a start-over or catch-up playback, and its heartbeat with the
+// position: every 30 s while playing, and on pause, seek, end, leaving the page, closing or hiding the tab.
 
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef } from 'react';

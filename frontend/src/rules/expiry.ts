@@ -1,4 +1,4 @@
-// How long a catch-up programme stays, as every listing says it (SPEC J4, J6).
+// How long a catch-up programme stays, as every listing says it (docs/PRODUCT.md, J4, J6).
 
 import { localDate } from './localDays';
 

@@ -1,4 +1,4 @@
-// The live edge: where the viewer may seek, and when start-over becomes live (SPEC J1, J2).
+// The live edge: where the viewer may seek, and when start-over becomes live (docs/PRODUCT.md, J1, J2).
 
 /** In start-over, closer than this to the live edge the player switches to live by itself. */
 export const LIVE_SWITCH_SECONDS = 30;

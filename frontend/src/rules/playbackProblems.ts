@@ -94,35 +94,30 @@ export function problem(kind: ProblemKind, message?: string): PlaybackProblem {
   return { kind, title: w.title, message: message ?? w.message, retryable: w.retryable };
 }
 
+/** The API's refusal codes (`detail`) that name a problem of their own. */
+const kindOfRefusal = new Map<string, ProblemKind>([
+  ['catch_up_window_expired', 'expired'],
+  ['not_recorded', 'not_recorded'],
+  ['program_not_eligible', 'not_eligible'],
+  ['startover_not_allowed', 'startover_not_allowed'],
+  ['not_on_air', 'not_on_air'],
+  ['catchup_not_available_yet', 'not_aired_yet'],
+  ['subscription_required', 'no_subscription'],
+  ['channel_not_found', 'not_found'],
+  ['schedule_entry_not_found', 'not_found'],
+  ['programme_not_found', 'not_found'],
+]);
+
 /** The API's answer to a manifest or session request, as a problem the viewer can read. */
 export function problemFromApi(failure: ApiFailure, timeZone?: string): PlaybackProblem {
   const detail = typeof failure.detail === 'string' ? failure.detail : '';
   if (failure.status === 401) return problem('session_expired');
-  switch (detail) {
-    case 'catch_up_window_expired': {
-      if (!failure.expiresAt) return problem('expired');
-      const at = new Date(failure.expiresAt);
-      return problem('expired', `It expired on ${formatDay(at, timeZone)} at ${formatTimeOfDay(at, timeZone)}.`);
-    }
-    case 'not_recorded':
-      return problem('not_recorded');
-    case 'program_not_eligible':
-      return problem('not_eligible');
-    case 'startover_not_allowed':
-      return problem('startover_not_allowed');
-    case 'not_on_air':
-      return problem('not_on_air');
-    case 'catchup_not_available_yet':
-      return problem('not_aired_yet');
-    case 'subscription_required':
-      return problem('no_subscription');
-    case 'channel_not_found':
-    case 'schedule_entry_not_found':
-    case 'programme_not_found':
-      return problem('not_found');
-    default:
-      break;
+  if (detail === 'catch_up_window_expired' && failure.expiresAt) {
+    const at = new Date(failure.expiresAt);
+    return problem('expired', `It expired on ${formatDay(at, timeZone)} at ${formatTimeOfDay(at, timeZone)}.`);
   }
+  const kind = kindOfRefusal.get(detail);
+  if (kind) return problem(kind);
   if (failure.status === 404 || failure.status === 422) return problem('not_found');
   return problem('unavailable');
 }

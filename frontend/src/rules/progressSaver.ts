@@ -1,5 +1,5 @@
-// Saving where the viewer is (SPEC J4): the latest position goes out on every heartbeat, pause, seek,
-// end and leave; a save that fails is retried with backoff until one succeeds, never dropped.
+// Saving where the viewer is (docs/PRODUCT.md, J4): the latest position goes out on every heartbeat, pause,
+// seek, end and leave; a save that fails is retried with backoff until one succeeds, never dropped.
 
 export const HEARTBEAT_SECONDS = 30;
 export const RETRY_FIRST_MS = 1000;

@@ -1,5 +1,5 @@
-// What the Recordings page and the Record buttons say (issue 12): status words, recorded length,
-// the quota, and refusals in words. Pure, so the phrases are tested on their own.
+// What the Recordings page and the Record buttons say (README, "Recordings API"): status words, recorded
+// length, the quota, and refusals in words. Pure, so the phrases are tested on their own.
 
 import { formatMinutes } from './timeLabels';
 

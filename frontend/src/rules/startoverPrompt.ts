@@ -1,4 +1,4 @@
-// When the Start Over prompt shows, and for how long (SPEC J1).
+// When the Start Over prompt shows, and for how long (docs/PRODUCT.md, J1).
 
 export const PROMPT_VISIBLE_SECONDS = 10;
 export const DEFAULT_PROMPT_AFTER_SECONDS = 180;

@@ -19,7 +19,7 @@ export function formatMinutes(seconds: number): string {
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
-/** The Start Over prompt's line: "Started 23 min ago" (SPEC J1). */
+/** The Start Over prompt's line: "Started 23 min ago" (docs/PRODUCT.md, J1). */
 export function startedAgo(elapsedSeconds: number): string {
   return elapsedSeconds < 60 ? 'Started less than a minute ago' : `Started ${formatMinutes(elapsedSeconds)} ago`;
 }
@@ -29,7 +29,7 @@ export function behindLive(secondsBehind: number): string {
   return `-${formatClock(secondsBehind)}`;
 }
 
-/** "Resuming from 30:12" (SPEC J4). */
+/** "Resuming from 30:12" (docs/PRODUCT.md, J4). */
 export function resumingFrom(positionSeconds: number): string {
   return `Resuming from ${formatClock(positionSeconds)}`;
 }

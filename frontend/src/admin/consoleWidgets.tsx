@@ -1,8 +1,10 @@
-// Small building blocks of the console: the operators-only page, failures with a retry, switches,
-// dialogs and the "updated at" line.
+// The console's shared widgets: the operators-only page, failures with a retry, the page header,
+// switches, dialogs, skeletons and the "updated at" line.
 
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 import { Link } from 'react-router';
+import { QueryError } from '../components/QueryError';
+import { PATHS } from '../routes';
 import { describeAdminError, isOperatorsOnly } from './errors';
 import { formatClockTime } from './format';
 
@@ -14,7 +16,7 @@ export function OperatorsOnly() {
         You are signed in with a viewer account. The operations console (encoders, archive, keys and TSTV rules) needs
         an operator account.
       </p>
-      <Link className="button primary" to="/">
+      <Link className="button primary" to={PATHS.home}>
         Go to Home
       </Link>
     </section>
@@ -22,21 +24,20 @@ export function OperatorsOnly() {
 }
 
 /** A query that failed: the operators-only page for a viewer's token, else the reason and a retry. */
-export function QueryProblem({ error, what, onRetry }: { error: unknown; what: string; onRetry: () => void }) {
+export function QueryProblem({ error, what, onRetry }: { error: unknown; what: string; onRetry: () => unknown }) {
   if (isOperatorsOnly(error)) return <OperatorsOnly />;
   return (
-    <div className="error-box admin-problem" role="alert">
-      <p>
-        <strong>{what} could not be loaded.</strong> {describeAdminError(error)}
-      </p>
-      <button type="button" className="button" onClick={onRetry}>
-        Try again
-      </button>
-    </div>
+    <QueryError
+      error={error}
+      onRetry={onRetry}
+      describe={describeAdminError}
+      heading={`${what} could not be loaded.`}
+      className="admin-problem"
+    />
   );
 }
 
-export function PageHeader({
+function PageHeader({
   id,
   title,
   children,
@@ -58,8 +59,44 @@ export function PageHeader({
   );
 }
 
+/** What the "updated at" line reads of a polled query. */
+export interface Refreshing {
+  dataUpdatedAt: number;
+  data: unknown;
+  error: unknown;
+  isFetching: boolean;
+}
+
+/** A console page: a section named by its heading, the lead, the "updated at" line of a polled
+ * page, and a notice of when changes apply. */
+export function ConsolePage(props: {
+  name: string;
+  title: string;
+  lead: ReactNode;
+  refreshing?: Refreshing;
+  notice?: ReactNode;
+  children: ReactNode;
+}) {
+  const { name, title, lead, refreshing, notice, children } = props;
+  return (
+    <section aria-labelledby={`${name}-title`} className="admin-page">
+      <PageHeader id={`${name}-title`} title={title} lead={lead}>
+        {refreshing && (
+          <UpdatedAt
+            at={refreshing.dataUpdatedAt}
+            error={refreshing.data ? refreshing.error : null}
+            fetching={refreshing.isFetching}
+          />
+        )}
+      </PageHeader>
+      {notice && <p className="notice admin-notice">{notice}</p>}
+      {children}
+    </section>
+  );
+}
+
 /** "Updated 14:02:05", or why the last refresh failed while older data stays on screen. */
-export function UpdatedAt({ at, error, fetching }: { at: number; error: unknown; fetching: boolean }) {
+function UpdatedAt({ at, error, fetching }: { at: number; error: unknown; fetching: boolean }) {
   if (error) {
     return (
       <p className="admin-updated stale" role="status">
@@ -143,7 +180,7 @@ export function Dialog({
   return (
     <dialog
       ref={ref}
-      className={`admin-dialog${wide ? ' wide' : ''}`}
+      className={`admin-dialog dialog-panel${wide ? ' wide' : ''}`}
       aria-labelledby={titleId}
       onClose={onClose}
       onClick={(e) => {

@@ -1,11 +1,15 @@
 # The two commands (see README): `make run` serves the platform, `make test` runs every check.
-.PHONY: run test bench cluster
+.PHONY: run test test-fast bench cluster
 
 run:
 	bash scripts/run.sh
 
 test:
 	bash scripts/test.sh
+
+# The first two test tiers (tests/unit, tests/api: no FFmpeg, nginx or browser) and the linters.
+test-fast:
+	bash scripts/test_fast.sh
 
 # The scale-out topology on one machine: two API replicas, two workers, nginx in front (docs/SCALING.md).
 cluster:

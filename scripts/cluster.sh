@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make cluster`: the scale-out topology on one machine (issue 13, docs/SCALING.md): two API replicas
+# `make cluster`: the scale-out topology on one machine (docs/SCALING.md): two API replicas
 # and two workers (TSTV_ROLE) on the local PostgreSQL, nginx in front as the segment CDN (:8081) and
 # the API's load balancer (:8000, proxy_next_upstream). Ctrl-C stops everything.
 #
@@ -53,7 +53,7 @@ start worker-2 worker 8102 TSTV_WORKER_ID=w2
 start api-1 api 8001
 start api-2 api 8002
 
-(cd "$here/backend" && uv run --frozen python -m app.services.media.cdn_config --write \
+(cd "$here/backend" && uv run --frozen python -m app.services.archive.cdn_config --write \
   --archive "$state/hls" --prefix "$state/cdn" --host 0.0.0.0 --port 8081 \
   --api 127.0.0.1:8001 --api 127.0.0.1:8002 --api-listen 0.0.0.0:8000) > /dev/null
 nginx -p "$state/cdn" -c "$state/cdn/nginx.conf" > "$state/nginx.log" 2>&1 &

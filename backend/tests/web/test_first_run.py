@@ -151,6 +151,32 @@ def _on_air_with_its_past(fs: FirstStart) -> dict[str, Any] | None:
     return None
 
 
+def _promptable(fs: FirstStart) -> dict[str, Any] | None:
+    """A channel on air with its past whose programme offers start-over and has a minute left for
+    the test. The seed leaves one programme slot in 11 without start-over rights on every channel at
+    once (services/catalogue/schedule_service.py): such a programme is granted them (not measured)."""
+    channel = _on_air_with_its_past(fs)
+    if channel is None:
+        return None
+    info = httpx.get(f"{fs.api}{API}/tstv/startover/{channel['id']}", headers=fs.headers, timeout=10).json()
+    entry = info["schedule_entry"]
+    if datetime.fromisoformat(entry["end_time"]) - datetime.now(UTC) < timedelta(seconds=60):
+        return None  # ending before the test could finish: the next programme
+    if not info["startover_available"]:
+        admin = httpx.post(
+            f"{fs.api}{API}/auth/login", json={"email": "admin@tstv.local", "password": PASSWORD}, timeout=30
+        ).json()["access_token"]
+        r = httpx.put(
+            f"{fs.api}{API}/admin/schedule/{entry['id']}/rights",
+            json={"startover_eligible": True},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        )
+        r.raise_for_status()
+        return None
+    return channel
+
+
 def _preparing(fs: FirstStart) -> list[str]:
     """Sources being encoded right now (their temporary files)."""
     return [p.name for p in (fs.tmp / "sources-cache").glob(".*.tmp.mp4")]
@@ -160,7 +186,7 @@ def test_while_sources_are_prepared_start_over_prompts_within_2_s_and_jump_to_li
     first_start: FirstStart,
 ) -> None:
     fs = first_start
-    channel = wait_until(lambda: _on_air_with_its_past(fs), 300, "a channel on air with its past")
+    channel = wait_until(lambda: _promptable(fs), 300, "a channel on air with its past and start-over")
     assert isinstance(channel, dict)
     on_air = time.monotonic() - fs.healthy
     with chromium() as (_, browser):

@@ -82,6 +82,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (rank.get(_module(item), len(rank)), order[id(item)]))
 
 
+# When each module ran and on which worker (start of its first step to the end of its last), printed
+# after the slowest steps: the batch's wall time is the busiest worker's chain of modules.
+_module_spans: dict[tuple[str, str], list[float]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "main")
+    key = (str(worker), report.nodeid.split("::", 1)[0])
+    span = _module_spans.setdefault(key, [report.start, report.stop])
+    span[0], span[1] = min(span[0], report.start), max(span[1], report.stop)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if len(_module_spans) < 2:
+        return
+    t0 = min(start for start, _ in _module_spans.values())
+    terminalreporter.section("modules of 5 s or more, by worker (seconds from the first step)")
+    ends: dict[str, float] = {}
+    for (worker, module), (start, stop) in sorted(_module_spans.items(), key=lambda kv: (kv[0][0], kv[1][0])):
+        ends[worker] = max(ends.get(worker, 0.0), stop - t0)
+        if stop - start >= 5:
+            terminalreporter.write_line(
+                f"{worker:>5} {start - t0:6.0f} -> {stop - t0:6.0f} ({stop - start:4.0f} s) {module}"
+            )
+    last = ", ".join(f"{w} {e:.0f} s" for w, e in sorted(ends.items()))
+    terminalreporter.write_line(f"last step ends: {last}")
+
+
 def server_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
 

@@ -2,6 +2,7 @@
 // is. Seeks are kept between the programme start (or the oldest instant available) and live.
 
 import { useEffect, useRef, useState } from 'react';
+import { holeAt, holeLabel } from '../rules/archiveHoles';
 import { capSeek, isAtLiveEdge } from '../rules/liveEdge';
 import { durationSeconds, offsetInProgramme, type Span } from '../rules/programmeProgress';
 import { offsetAtPointer, previewLabel, previewLeft } from '../rules/seekPreview';
@@ -108,13 +109,20 @@ export function SeekBar({ mode, span, timeline, onSeek, thumbnailAt }: Props) {
     setHover(offsetAtPointer(clientX, box, duration, available));
   };
   const edgeMs = (timeline.liveEdge ?? timeline.seekEnd).getTime();
+  // The archive's holes inside this programme, drawn on the track and named under it.
+  const holes = timeline.holes.filter((h) => h.end > span.start && h.start < span.end);
+  const inHole = (offset: number) => holeAt(holes, new Date(startMs + offset * 1000)) !== null;
 
   return (
     <div className="seekbar">
       {previewOffset !== null && (
         <SeekPreview
           thumbnail={thumbnail}
-          label={previewLabel(mode === 'catchup', previewOffset, (edgeMs - (startMs + previewOffset * 1000)) / 1000)}
+          label={
+            inHole(previewOffset)
+              ? 'Not recorded'
+              : previewLabel(mode === 'catchup', previewOffset, (edgeMs - (startMs + previewOffset * 1000)) / 1000)
+          }
           left={previewLeft(previewOffset, duration, PREVIEW_WIDTH_PX + 12, trackWidth)}
         />
       )}
@@ -124,6 +132,16 @@ export function SeekBar({ mode, span, timeline, onSeek, thumbnailAt }: Props) {
           style={{ left: pct(available.start, duration), width: pct(available.end - available.start, duration) }}
         />
         <div className="seek-played" style={{ width: pct(position, duration) }} />
+        {holes.map((h) => {
+          const from = Math.max(0, offsetOf(h.start));
+          return (
+            <div
+              key={h.start.getTime()}
+              className="seek-hole"
+              style={{ left: pct(from, duration), width: pct(Math.min(duration, offsetOf(h.end)) - from, duration) }}
+            />
+          );
+        })}
         {showLive && <div className="seek-live" style={{ left: pct(liveOffset, duration) }} title="Live" />}
         <div className="seek-thumb" style={{ left: pct(position, duration) }} />
       </div>
@@ -161,6 +179,13 @@ export function SeekBar({ mode, span, timeline, onSeek, thumbnailAt }: Props) {
         </span>
         <span>{formatTimeOfDay(span.end)}</span>
       </div>
+      {holes.length > 0 && (
+        <ul className="seek-holes" aria-label="Gaps in the recording">
+          {holes.map((h) => (
+            <li key={h.start.getTime()}>{holeLabel(h)}</li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }

@@ -6,6 +6,7 @@
 // presentation time.
 
 import type shakaNamespace from 'shaka-player';
+import { bridgeHoles, mergeHoles, type Hole } from '../rules/archiveHoles';
 import { problemFromPlayerError, type PlaybackProblem } from '../rules/playbackProblems';
 import { activeRung, bufferAhead, rungsOf, type QualityChoice, type Rung } from '../rules/quality';
 import { playbackTokenOf, withPlaybackToken } from './playbackToken';
@@ -33,6 +34,8 @@ export interface Timeline {
    * catch-up, which has no live edge. */
   liveEdge: Date | null;
   live: boolean;
+  /** Where the archive has nothing (an encoder or the platform was down): played across. */
+  holes: Hole[];
 }
 
 /** A seek-bar preview picture: one tile of a sheet of thumbnails (CSS background-position). */
@@ -67,6 +70,8 @@ export class PlayerController {
   private liveLagMs: number | null = null;
   /** The playback token of the loaded master (its media playlist URLs carry it): the licence needs it. */
   private playbackToken: string | null = null;
+  /** The archive's holes in each media playlist of this load, by playlist URL (rules/archiveHoles.ts). */
+  private holesByPlaylist = new Map<string, Hole[]>();
 
   private constructor(
     private readonly shakaLib: Shaka,
@@ -118,6 +123,15 @@ export class PlayerController {
         request.headers.Authorization = `Bearer ${token}`;
       }
     });
+    // Shaka stops at a hole inside an HLS playlist (docs/MEDIA.md, M26): each media playlist is
+    // bridged before Shaka reads it, and its holes are kept for the seek bar.
+    player.getNetworkingEngine()?.registerResponseFilter((type, response) => {
+      if (type !== T.MANIFEST) return;
+      const text = new TextDecoder().decode(response.data);
+      const bridged = bridgeHoles(text);
+      this.holesByPlaylist.set(response.uri, bridged.holes);
+      if (bridged.holes.length > 0) response.data = new TextEncoder().encode(bridged.text);
+    });
     player.addEventListener('error', (event) => {
       const error = (event as Event & { detail?: shaka.util.Error }).detail;
       if (error) this.report(error);
@@ -143,6 +157,7 @@ export class PlayerController {
     this.startAt = startAt;
     this.liveLagMs = null;
     this.playbackToken = null;
+    this.holesByPlaylist.clear();
     // HLS: our licence server, given the playback token the media playlist URLs carry. An MPD
     // names its licence server itself, with its playback token in the URL (the first MPD of a
     // catch-up is the only one fetched: no other request carries the token).
@@ -179,7 +194,8 @@ export class PlayerController {
     const live = this.player.isLive();
     if (live) this.liveLagMs = Date.now() - seekEnd.getTime();
     const liveEdge = live ? seekEnd : this.liveLagMs === null ? null : new Date(Date.now() - this.liveLagMs);
-    return { playhead, seekStart: at(range.start), seekEnd, liveEdge, live };
+    const holes = mergeHoles(this.holesByPlaylist.values());
+    return { playhead, seekStart: at(range.start), seekEnd, liveEdge, live, holes };
   }
 
   /** Seek to a wall-clock instant, kept inside what can be played. */

@@ -74,8 +74,10 @@ export function usePlaylistLoading(o: PlaylistLoadingOptions): PlaylistLoading {
       }
       const format = streamingFormat();
       // An HLS start-over playlist says where to start (EXT-X-START); an MPD cannot, and a player
-      // starts a dynamic one at its live edge: start at the programme's first frame ourselves.
-      if (mode === 'startover' && format === 'dash' && startAt === null && entrySpan) startAt = entrySpan.start;
+      // starts a dynamic one at its live edge: start at the programme's first frame ourselves (a
+      // recording still on air is a dynamic MPD too).
+      const growing = mode === 'startover' || recordingId !== null;
+      if (growing && format === 'dash' && startAt === null && entrySpan) startAt = entrySpan.start;
       if (stale()) return;
       const manifest = manifestPath(target, format);
       const ok = await controller.load(`${window.location.origin}${manifest}`, startAt, format);

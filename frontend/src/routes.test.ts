@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adminPath, catchupPath, guideDayPath, parseWatchTarget, watchPath } from './routes';
+import { adminPath, catchupAtPath, catchupPath, guideDayPath, parseWatchTarget, watchPath } from './routes';
 
 const ch = '0b7e6a0e-6d7c-4c55-9f3e-111111111111';
 const e = '9c1f2a3b-4d5e-4f60-8a7b-222222222222';
@@ -20,6 +20,11 @@ describe('watch addresses', () => {
   it('builds the routes', () => {
     expect(watchPath('live', ch)).toBe(`/watch/live/${ch}`);
     expect(watchPath('catchup', ch, e)).toBe(`/watch/catchup/${ch}/${e}`);
+  });
+  it('builds a link that opens at a second', () => {
+    expect(catchupAtPath(ch, e, '754')).toBe(`/watch/catchup/${ch}/${e}?t=754`);
+    const r = '5d2c1b0a-1e2f-4a3b-9c4d-333333333333';
+    expect(catchupAtPath(ch, e, '12', r)).toBe(`/watch/catchup/${ch}/${e}?recording=${r}&t=12`);
   });
   it('plays a recording in catch-up mode only', () => {
     const r = '5d2c1b0a-1e2f-4a3b-9c4d-333333333333';

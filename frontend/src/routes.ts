@@ -59,6 +59,13 @@ export function watchPath(mode: Mode, channelId: string, entryId?: string | null
   return mode === 'live' ? `/watch/live/${channelId}` : `/watch/${mode}/${channelId}/${entryId ?? ''}`;
 }
 
+/** A catch-up address that opens at a second of the programme (a shared link, `?t=`), of the
+ * viewer's recording of it with `recordingId`. */
+export function catchupAtPath(channelId: string, entryId: string, t: string, recordingId?: string | null): string {
+  const query = new URLSearchParams(recordingId ? { recording: recordingId, t } : { t });
+  return `${watchPath('catchup', channelId, entryId)}?${query.toString()}`;
+}
+
 /** The guide on one local day (`YYYY-MM-DD`). */
 export function guideDayPath(date: string): string {
   return `${PATHS.guide}?date=${date}`;

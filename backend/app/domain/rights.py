@@ -218,16 +218,17 @@ def record_decision(
 def recording_playback_decision(
     channel: ChannelRights, entry: EntryRights, now: datetime, archive: ArchiveView, retention_days: int
 ) -> Decision:
-    """May the owner of a recording start playing it now (its VOD playlist)?"""
+    """May the owner of a recording start playing it now? Once the programme has begun: while it
+    airs it plays from its start as start-over does (a growing playlist), after it as VOD."""
     expires_at = recording_expires_at(entry, retention_days)
     if not recordable(channel, entry):
         return Decision(False, PROGRAM_NOT_ELIGIBLE, expires_at)
-    if now < entry.end_time:
+    if now < entry.start_time:
         return Decision(False, NOT_RECORDED_YET, expires_at)
     if now >= expires_at:
         return Decision(False, NO_LONGER_AVAILABLE, expires_at)
     if not channel.cdn_channel_key or not archive.holds(
-        channel.cdn_channel_key, entry.start_time, entry.end_time
+        channel.cdn_channel_key, entry.start_time, min(entry.end_time, now)
     ):
         return Decision(False, NOT_RECORDED, expires_at)
     return Decision(True, None, expires_at)

@@ -108,7 +108,7 @@ _PLAY_REFUSED = refusal(
     409,
     rights.NOT_RECORDED_YET,
     rights.NO_LONGER_AVAILABLE,
-    why="the programme has not ended yet, or the recording expired (`expires_at`)",
+    why="the programme has not started yet, or the recording expired (`expires_at`)",
     model=RecordingRefusalOut,
 )
 _PLAY_NOT_RECORDED = refusal(
@@ -330,9 +330,11 @@ async def recording_manifest(
     format: FormatQuery = "hls",
     pb: MpdTokenQuery = None,
 ) -> Response:
-    """The recorded programme as a VOD playlist (master; its media playlists live under it), or
-    with `format=dash` as a static MPD, playable after the catch-up window closed, until the
-    recording expires. Active subscription required."""
+    """The recorded programme as a playlist (master; its media playlists live under it), or with
+    `format=dash` as an MPD. Once the programme has ended: VOD (`#EXT-X-ENDLIST`; a static MPD),
+    playable after the catch-up window closed, until the recording expires. While it airs: from
+    its start as start-over plays (`#EXT-X-PLAYLIST-TYPE:EVENT` growing to the programme's end,
+    no `#EXT-X-ENDLIST` until then; a dynamic MPD). Active subscription required."""
     with metrics_of(request).playlist(Mode.RECORDING, manifest_kind(format)):
         channel_id, entry_id = await _owned(db, claims.user_id, recording_id)
         req = PlaylistRequest(Mode.RECORDING, channel_id, entry_id)

@@ -75,9 +75,13 @@ class RecordingOut(BaseModel):
         description="When the recording goes: the programme's end + RECORDING_RETENTION_DAYS"
     )
     playable: bool = Field(
-        description="Whether `manifest_url` would play now (ended, in the archive, rights)"
+        description="Whether `manifest_url` would play now (begun, in the archive, rights; "
+        "while on air it plays from the start and grows)"
     )
-    manifest_url: str = Field(description="Its VOD (catch-up) playlist: `/api/v1/recordings/{id}/manifest`")
+    manifest_url: str = Field(
+        description="Its playlist, `/api/v1/recordings/{id}/manifest`: VOD (catch-up) once the programme "
+        "ended, EVENT (start-over) while it airs"
+    )
     deep_link: str = Field(
         description="The web app's catch-up player for the programme, playing this recording: "
         "`/watch/catchup/{channel_id}/{schedule_entry_id}?recording={id}`"

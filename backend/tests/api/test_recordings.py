@@ -348,6 +348,60 @@ async def test_statuses_follow_the_archive(
     assert r.status_code == 403 and r.json()["detail"] == "subscription_required"
 
 
+async def test_a_recording_on_air_plays_from_its_start_as_start_over_does(
+    rec_app: FastAPI, rc: httpx.AsyncClient, frozen_clock: Clock
+) -> None:
+    now = boundary_now()
+    # Two 10-minute programmes in the archive; the clock puts the first one on air, 5 minutes in.
+    _channel, entries = await create_recorded_channel(
+        rec_app, now - timedelta(minutes=30), 600, 2, recorded=(0, 2)
+    )
+    s0, e0 = entries[0].start_time, entries[0].end_time
+    viewer = await new_viewer(rec_app, rc)
+    frozen_clock(s0 + timedelta(seconds=300))
+    on_air = (await record(rc, viewer, entries[0].id)).json()
+    upcoming = (await record(rc, viewer, entries[1].id)).json()
+    assert (on_air["status"], on_air["playable"], upcoming["playable"]) == ("recording", True, False)
+    manifest = f"{API}/recordings/{on_air['id']}/manifest"
+
+    def check(form: str, media: dict[str, Any]) -> None:
+        for pl in media.values():
+            assert pl.playlist_type == form and pl.is_endlist is (form == "vod")
+            assert pl.segments[0].program_date_time == s0, "from the programme's start"
+
+    # On air: an EVENT playlist up to now, no ENDLIST, never cached (it grows); DASH is dynamic.
+    master, media = await media_playlists(rc, manifest, viewer)
+    check("event", media)
+    assert len(media["video"].segments) == 300 // SEG
+    video = master.playlists[0].absolute_uri
+    r = await rc.get(video, headers=viewer)
+    assert r.headers["cache-control"] == "no-cache"
+    frozen_clock(s0 + timedelta(seconds=360))  # the same playback's playlist has grown
+    assert m3u8_segments(await rc.get(video, headers=viewer)) == 360 // SEG
+    mpd = await rc.get(f"{manifest}?format=dash", headers=viewer)
+    assert mpd.status_code == 200 and 'type="dynamic"' in mpd.text
+
+    # Ended (and the archive holds its end): VOD of the whole programme with ENDLIST, cached; DASH static.
+    frozen_clock(e0 + timedelta(seconds=SEG))
+    master, media = await media_playlists(rc, manifest, viewer)
+    check("vod", media)
+    assert len(media["video"].segments) == 600 // SEG
+    r = await rc.get(master.playlists[0].absolute_uri, headers=viewer)
+    assert r.headers["cache-control"] == "private, max-age=30"
+    mpd = await rc.get(f"{manifest}?format=dash", headers=viewer)
+    assert mpd.status_code == 200 and 'type="static"' in mpd.text
+
+    # Refusals unchanged: before its start a recording does not play yet.
+    frozen_clock(s0 + timedelta(seconds=300))
+    r = await rc.get(f"{API}/recordings/{upcoming['id']}/manifest", headers=viewer)
+    assert r.status_code == 409 and r.json()["detail"] == "not_recorded_yet"
+
+
+def m3u8_segments(r: httpx.Response) -> int:
+    assert r.status_code == 200, r.text
+    return sum(1 for line in r.text.splitlines() if line.startswith("#EXTINF"))
+
+
 async def test_refusals_and_bad_input(rec_app: FastAPI, rc: httpx.AsyncClient) -> None:
     now = boundary_now()
     viewer = await new_viewer(rec_app, rc)

@@ -38,6 +38,7 @@ from tests.browser import (
     plays_on,
     screenshot,
     sign_in,
+    video_loads,
 )
 from tests.stack import (
     PASSWORD,
@@ -316,6 +317,55 @@ def test_a_notifications_watch_now_resumes_at_the_saved_position(
     position = float(playback(page)["position"])
     assert saved - 3 < position < saved + 3 + (time.monotonic() - clicked), (position, saved)
     check_accessibility(page, "player")
+
+
+def test_a_shared_second_opens_there_and_catchup_goes_on_to_the_next_programme(
+    viewer: Viewer, stack: Stack, quiz: Channel
+) -> None:
+    # Two backfilled programmes back to back; the first opened by a shared link 9 s in (of 20).
+    p, following = _aired(stack, quiz, 1), _aired(stack, quiz, 0)
+    assert following.start == p.end
+    page = viewer.page
+    viewer.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.api)
+    page.goto(f"{stack.api}/watch/catchup/{quiz.id}/{p.id}?t=9")
+    expect(page.get_by_role("status").filter(has_text="Starting at 0:09")).to_be_visible()
+    first_frame(page)
+    assert 8 <= float(playback(page)["position"]) <= 12, playback(page)
+    loads = video_loads(page)
+
+    # The last 10 s: the next programme is offered with a countdown, and plays at 0 by itself.
+    card = page.get_by_role("region", name="Up next")
+    expect(card).to_be_visible(timeout=10_000)
+    timer = card.get_by_role("timer")
+    line = re.compile(rf"^Up next: {re.escape(following.title)} in (\d+) s$")
+    expect(timer).to_have_text(line)
+    expect(card.get_by_role("button", name="Play now")).to_be_visible()
+    expect(card.get_by_role("button", name="Cancel")).to_be_visible()
+    screenshot(page, "up-next")
+    check_accessibility(page, "up next")
+
+    def counted() -> int:
+        m = line.fullmatch(timer.inner_text())
+        assert m, timer.inner_text()
+        return int(m.group(1))
+
+    before = counted()
+    page.wait_for_timeout(1200)
+    assert counted() < before, "the countdown goes down"
+    expect(page.get_by_role("heading", level=1)).to_contain_text(following.title, timeout=20_000)
+    expect(page).to_have_url(f"{stack.api}/watch/catchup/{quiz.id}/{following.id}")
+    first_frame(page, after_loads=loads)
+    # (Its playlist may begin with the segment before the programme's first second.)
+    wait_until(lambda: (playback(page)["position"] or 0) >= 1, 15, "a second of the next programme")
+
+    # Share copies a link to this second of the new programme.
+    at = float(playback(page)["position"])
+    page.get_by_role("button", name="Share", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Link copied. Starting at 0:")).to_be_visible()
+    link = page.evaluate("() => navigator.clipboard.readText()")
+    shared = re.fullmatch(rf"{re.escape(stack.api)}/watch/catchup/{quiz.id}/{following.id}\?t=(\d+)", link)
+    assert shared and at - 1 <= int(shared.group(1)) <= at + 2, (link, at)
+    screenshot(page, "share")
 
 
 def test_sign_in_and_not_found_pages_are_accessible(browser: Browser, stack: Stack) -> None:

@@ -21,6 +21,7 @@ from tests.browser import (
     chromium,
     first_frame,
     new_viewer,
+    playback,
     plays_on,
     screenshot,
     sign_in,
@@ -105,6 +106,18 @@ def test_record_on_air_from_the_guide_then_play_and_delete_it(viewer: Viewer, st
     expect(page.get_by_role("meter", name="Recording space")).to_have_attribute(
         "aria-valuetext", re.compile(r"^0(\.\d)? h of 20 h used$")
     )
+
+    # While it airs it plays already, from its start (a growing playlist, as start-over's), in the
+    # time the test waits for its end anyway: once the archive holds its first segment.
+    wait_until(lambda: time.time() >= p.start + 8, max(1.0, p.start + 10 - time.time()), "a first segment")
+    page.reload()
+    item.get_by_role("link", name=f"Play {p.title}", exact=True).click()
+    first_frame(page)
+    expect(page.get_by_test_id("mode-badge")).to_have_text("CATCH-UP")
+    begun = float(playback(page)["position"] or 0)
+    assert begun < 4, playback(page)
+    screenshot(page, "recording-in-progress")
+    page.get_by_role("link", name="Recordings", exact=True).click()
 
     # Once it has aired and the archive holds it all, it is Recorded and plays.
     def recorded() -> bool:

@@ -806,9 +806,11 @@ export interface paths {
         };
         /**
          * Recording Manifest
-         * @description The recorded programme as a VOD playlist (master; its media playlists live under it), or
-         *     with `format=dash` as a static MPD, playable after the catch-up window closed, until the
-         *     recording expires. Active subscription required.
+         * @description The recorded programme as a playlist (master; its media playlists live under it), or with
+         *     `format=dash` as an MPD. Once the programme has ended: VOD (`#EXT-X-ENDLIST`; a static MPD),
+         *     playable after the catch-up window closed, until the recording expires. While it airs: from
+         *     its start as start-over plays (`#EXT-X-PLAYLIST-TYPE:EVENT` growing to the programme's end,
+         *     no `#EXT-X-ENDLIST` until then; a dynamic MPD). Active subscription required.
          */
         get: operations["recording_manifest_api_v1_recordings__recording_id__manifest_get"];
         put?: never;
@@ -2568,12 +2570,12 @@ export interface components {
             id: string;
             /**
              * Manifest Url
-             * @description Its VOD (catch-up) playlist: `/api/v1/recordings/{id}/manifest`
+             * @description Its playlist, `/api/v1/recordings/{id}/manifest`: VOD (catch-up) once the programme ended, EVENT (start-over) while it airs
              */
             manifest_url: string;
             /**
              * Playable
-             * @description Whether `manifest_url` would play now (ended, in the archive, rights)
+             * @description Whether `manifest_url` would play now (begun, in the archive, rights; while on air it plays from the start and grows)
              */
             playable: boolean;
             /**
@@ -5608,7 +5610,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
                 };
             };
-            /** @description `not_recorded_yet` or `no_longer_available`: the programme has not ended yet, or the recording expired (`expires_at`) */
+            /** @description `not_recorded_yet` or `no_longer_available`: the programme has not started yet, or the recording expired (`expires_at`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5680,7 +5682,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"] | components["schemas"]["RecordingRefusalOut"];
                 };
             };
-            /** @description `not_recorded_yet` or `no_longer_available`: the programme has not ended yet, or the recording expired (`expires_at`) */
+            /** @description `not_recorded_yet` or `no_longer_available`: the programme has not started yet, or the recording expired (`expires_at`) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -9,5 +9,5 @@ export default function WatchPage() {
   const [search] = useSearchParams();
   const target = parseWatchTarget(params.mode, params.channelId, params.entryId, search.get('recording'));
   if (!target) return <NotFoundPage message="This is not a programme or channel we know." />;
-  return <Player target={target} />;
+  return <Player target={target} linkStart={search.get('t')} />;
 }

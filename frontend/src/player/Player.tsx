@@ -9,11 +9,14 @@ import { Link } from 'react-router';
 import { ApiError } from '../api/client';
 import { useAppConfig, useChannels, useOnAir, useProgramme } from '../api/queries';
 import { RecordButton } from '../components/RecordButton';
+import { ShareButton, type SharedMoment } from '../components/ShareButton';
+import { UpNextCard } from '../components/UpNextCard';
 import { useNow } from '../components/useNow';
-import { catchupPath, PATHS, watchPath, type WatchTarget } from '../routes';
+import { catchupAtPath, catchupPath, PATHS, watchPath, type WatchTarget } from '../routes';
+import { startParam } from '../rules/linkStart';
 import { isAtLiveEdge } from '../rules/liveEdge';
 import { preflightProblem } from '../rules/playbackPreflight';
-import { spanOf, type Span } from '../rules/programmeProgress';
+import { offsetInProgramme, spanOf, type Span } from '../rules/programmeProgress';
 import { formatTimeRange } from '../rules/timeLabels';
 import { PlayerController } from './playerController';
 import { PlayerControls } from './PlayerControls';
@@ -34,9 +37,11 @@ import { useQualityChoice } from './useQualityChoice';
 import { useResumeToast } from './useResume';
 import { useStartOverHandoff } from './useStartOverHandoff';
 import { useStartOverPrompt } from './useStartOverPrompt';
+import { useUpNext } from './useUpNext';
 import { BADGES } from './watchTarget';
 
-export function Player({ target }: { target: WatchTarget }) {
+/** `linkStart`: a shared link's start time (`?t=` of a catch-up address), as written. */
+export function Player({ target, linkStart = null }: { target: WatchTarget; linkStart?: string | null }) {
   const { mode, channelId, entryId } = target;
   const recordingId = target.recordingId ?? null;
   const containerRef = useRef<HTMLDivElement>(null);
@@ -81,6 +86,7 @@ export function Player({ target }: { target: WatchTarget }) {
     problem,
     clearProblem,
     qualityRef,
+    linkStart,
     showResumed: resumed.show,
   });
   usePlaybackSaving({ mode, entry, entrySpan, blocked: preflight !== null, controller, play });
@@ -93,6 +99,7 @@ export function Player({ target }: { target: WatchTarget }) {
     liveWindowMs: (config.data?.live_window_seconds ?? 0) * 1000,
     switchTo: modes.switchTo,
   });
+  const upNext = useUpNext({ target, entry, entrySpan, play, loaded });
   const { prompt, dismiss: dismissPrompt } = useStartOverPrompt({ mode, entryId, onAir: onAir.data, config: config.data });
   const startOver = useCallback(() => {
     dismissPrompt();
@@ -100,6 +107,12 @@ export function Player({ target }: { target: WatchTarget }) {
   }, [dismissPrompt, modes]);
 
   // ---- the viewer's commands ------------------------------------------------------------------
+  const timeline = play.timeline;
+  const shareMoment = useCallback((): SharedMoment | null => {
+    if (!entrySpan || !entryId || !timeline) return null;
+    const t = startParam(offsetInProgramme(entrySpan, timeline.playhead));
+    return { url: `${window.location.origin}${catchupAtPath(channelId, entryId, t, recordingId)}`, seconds: Number(t) };
+  }, [entrySpan, entryId, timeline, channelId, recordingId]);
   const commands = usePlayerCommands(controller, containerRef);
   const zap = useChannelZap(channels.data?.channels, channelId);
   useKeyboardShortcuts({
@@ -161,14 +174,17 @@ export function Player({ target }: { target: WatchTarget }) {
             onDismiss={dismissPrompt}
           />
         )}
-        {resumed.position !== null && entrySpan && (
+        {resumed.notice && entrySpan && (
           <ResumeToast
-            position={resumed.position}
+            notice={resumed.notice}
             onRestart={() => {
               resumed.show(null);
               commands.seekTo(entrySpan.start);
             }}
           />
+        )}
+        {upNext.card && !shownProblem && (
+          <UpNextCard title={upNext.card.title} seconds={upNext.card.seconds} onPlayNow={upNext.playNow} onCancel={upNext.cancel} />
         )}
         {shownProblem && (
           <ProblemPanel
@@ -208,6 +224,7 @@ export function Player({ target }: { target: WatchTarget }) {
       {shown && (
         <div className="player-info">
           {shown.synopsis && <p className="player-synopsis">{shown.synopsis}</p>}
+          {mode === 'catchup' && entrySpan && <ShareButton key={shown.id} moment={shareMoment} />}
           {!recordingId && (
             <RecordButton entryId={shown.id} title={shown.title} seriesId={shown.series_id} seriesTitle={shown.series_title} />
           )}

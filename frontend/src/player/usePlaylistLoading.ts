@@ -1,15 +1,17 @@
 // Loading the address's playlist into the player: on a new address, a retry, or the programme
 // becoming known. A mode switch hands over the instant to start at (the picture stays continuous);
-// a catch-up without one resumes where the viewer left off. An outage is retried by itself.
+// a catch-up without one starts where a shared link says (`?t=`) or resumes where the viewer left
+// off. An outage is retried by itself.
 
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { startFromLink } from '../rules/linkStart';
 import type { PlaybackProblem } from '../rules/playbackProblems';
 import { durationSeconds, type Span } from '../rules/programmeProgress';
 import type { QualityChoice } from '../rules/quality';
 import type { WatchTarget } from '../routes';
 import type { PlayerController } from './playerController';
 import { streamingFormat } from './streamingFormat';
-import { resumePosition } from './useResume';
+import { resumePosition, type StartNotice } from './useResume';
 import { manifestPath } from './watchTarget';
 
 const RETRY_UNAVAILABLE_MS = 5000;
@@ -24,8 +26,10 @@ export interface PlaylistLoadingOptions {
   problem: PlaybackProblem | null;
   clearProblem: () => void;
   qualityRef: { readonly current: QualityChoice };
-  /** Shows (a position) or hides (null) the "resumed" toast. */
-  showResumed: (position: number | null) => void;
+  /** A shared link's start time (`?t=`, raw): it wins over the saved position. */
+  linkStart: string | null;
+  /** Shows (how it started) or hides (null) the "resumed" toast. */
+  showResumed: (notice: StartNotice | null) => void;
 }
 
 /** Which playlist is loaded and since when: state read from the player belongs to this load only. */
@@ -42,7 +46,7 @@ export interface PlaylistLoading {
 }
 
 export function usePlaylistLoading(o: PlaylistLoadingOptions): PlaylistLoading {
-  const { controller, target, ready, entrySpan, problem, clearProblem, qualityRef, showResumed } = o;
+  const { controller, target, ready, entrySpan, problem, clearProblem, qualityRef, linkStart, showResumed } = o;
   const { mode, channelId, entryId } = target;
   const recordingId = target.recordingId ?? null;
   const [loaded, setLoaded] = useState<LoadedPlaylist | null>(null);
@@ -60,16 +64,20 @@ export function usePlaylistLoading(o: PlaylistLoadingOptions): PlaylistLoading {
       let startAt = handoff.current;
       handoff.current = null;
       if (mode === 'catchup' && startAt === null && entryId && entrySpan) {
-        const resume = await resumePosition(entryId, durationSeconds(entrySpan));
-        if (resume > 0) {
-          startAt = new Date(entrySpan.start.getTime() + resume * 1000);
-          if (!stale()) showResumed(resume);
-        }
+        const duration = durationSeconds(entrySpan);
+        const link = startFromLink(linkStart, duration);
+        const from = link.seconds !== null ? 'link' : 'saved';
+        const position = link.seconds ?? (await resumePosition(entryId, duration));
+        if (from === 'link' || position > 0) startAt = new Date(entrySpan.start.getTime() + position * 1000);
+        const shown = from === 'link' || position > 0 ? position : null;
+        if (!stale() && (shown !== null || link.note)) showResumed({ position: shown, from, note: link.note });
       }
       const format = streamingFormat();
       // An HLS start-over playlist says where to start (EXT-X-START); an MPD cannot, and a player
-      // starts a dynamic one at its live edge: start at the programme's first frame ourselves.
-      if (mode === 'startover' && format === 'dash' && startAt === null && entrySpan) startAt = entrySpan.start;
+      // starts a dynamic one at its live edge: start at the programme's first frame ourselves (a
+      // recording still on air is a dynamic MPD too).
+      const growing = mode === 'startover' || recordingId !== null;
+      if (growing && format === 'dash' && startAt === null && entrySpan) startAt = entrySpan.start;
       if (stale()) return;
       const manifest = manifestPath(target, format);
       const ok = await controller.load(`${window.location.origin}${manifest}`, startAt, format);

@@ -1,5 +1,5 @@
-// Catch-up resumes where the viewer left the programme (in either TSTV mode), and says so for a
-// moment with a way to start from the beginning instead.
+// Catch-up resumes where the viewer left the programme (in either TSTV mode), or starts where a
+// shared link says, and says so for a moment with a way to start from the beginning instead.
 
 import { useCallback, useEffect, useState } from 'react';
 import { fetchBookmark } from '../api/queries';
@@ -18,22 +18,32 @@ export async function resumePosition(entryId: string, duration: number): Promise
   return best >= RESUME_MIN_SECONDS && best < duration * FINISHED_RATIO ? best : 0;
 }
 
-export interface ResumeToast {
-  /** The position resumed at (seconds into the programme) while the toast shows, else null. */
+/** How a catch-up started, for the toast: at a position (saved, or a shared link's), and a
+ * link's start time that was ignored. */
+export interface StartNotice {
+  /** Seconds into the programme it started at; null when it started as usual. */
   position: number | null;
-  show: (position: number | null) => void;
+  from: 'saved' | 'link';
+  note: string | null;
 }
 
-/** The "resumed at" toast: shown by the load that resumed, gone after RESUME_TOAST_MS. */
+export interface ResumeToast {
+  /** What the toast says while it shows, else null. */
+  notice: StartNotice | null;
+  show: (notice: StartNotice | null) => void;
+}
+
+/** The "resumed at" toast: shown by the load that resumed, gone after RESUME_TOAST_MS (a note on
+ * an ignored link, which takes longer to read, after twice that). */
 export function useResumeToast(): ResumeToast {
-  const [position, setPosition] = useState<number | null>(null);
+  const [notice, setNotice] = useState<StartNotice | null>(null);
   useEffect(() => {
-    if (position === null) return undefined;
-    const timer = window.setTimeout(() => setPosition(null), RESUME_TOAST_MS);
+    if (notice === null) return undefined;
+    const timer = window.setTimeout(() => setNotice(null), notice.note ? 2 * RESUME_TOAST_MS : RESUME_TOAST_MS);
     return () => {
       window.clearTimeout(timer);
     };
-  }, [position]);
-  const show = useCallback((p: number | null) => setPosition(p), []);
-  return { position, show };
+  }, [notice]);
+  const show = useCallback((n: StartNotice | null) => setNotice(n), []);
+  return { notice, show };
 }

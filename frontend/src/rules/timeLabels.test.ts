@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { behindLive, formatClock, formatTimeRange, resumingFrom, startedAgo } from './timeLabels';
+import { behindLive, formatClock, formatTimeRange, resumingFrom, startedAgo, startingAt } from './timeLabels';
 
 describe('formatClock', () => {
   it('writes minutes and seconds, hours from an hour on', () => {
@@ -24,6 +24,7 @@ describe('labels', () => {
   });
   it('writes the resume toast and the distance to live', () => {
     expect(resumingFrom(30 * 60 + 12)).toBe('Resuming from 30:12');
+    expect(startingAt(12 * 60 + 34)).toBe('Starting at 12:34');
     expect(behindLive(12 * 60 + 34.6)).toBe('-12:34');
   });
   it('writes programme times in the zone asked for', () => {

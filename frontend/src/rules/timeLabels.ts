@@ -34,6 +34,11 @@ export function resumingFrom(positionSeconds: number): string {
   return `Resuming from ${formatClock(positionSeconds)}`;
 }
 
+/** "Starting at 12:34": a shared link's start, said as the resume is (docs/PRODUCT.md, J4). */
+export function startingAt(positionSeconds: number): string {
+  return `Starting at ${formatClock(positionSeconds)}`;
+}
+
 /** "20:00" in the viewer's time zone (or the one given, for tests). */
 export function formatTimeOfDay(date: Date, timeZone?: string): string {
   return new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', timeZone }).format(date);

@@ -76,6 +76,8 @@ CATCHUP_PLAYBACK_GRACE = timedelta(hours=6)
 MAX_RANGE = timedelta(hours=24)
 # How long after a programme's end its start-over waits for the archive to reach the end.
 END_OF_PROGRAMME_GRACE_SEGMENTS = 5
+# Forms whose playlist is an EVENT one growing to the programme's end while it airs.
+GROWING_WHILE_ON_AIR = frozenset({Mode.STARTOVER, Mode.RECORDING})
 # A host name (or IPv4 address) or an IPv6 address, as Starlette gives it without brackets.
 _HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
 _IPV6 = re.compile(r"^[0-9A-Fa-f:.]{2,45}$")
@@ -304,7 +306,7 @@ class PlaybackService:
         if target.mode == Mode.LIVE or target.start is None or target.end is None:
             return t - self.settings.live_window_minutes * 60 - d, t + d
         end = target.end.timestamp()
-        if target.mode == Mode.STARTOVER:
+        if target.mode in GROWING_WHILE_ON_AIR:
             end = min(end, t + d)
         return target.start.timestamp(), end
 
@@ -362,13 +364,20 @@ class PlaybackService:
             since = live_window_start(spans, t - self.settings.live_window_minutes * 60, t, max_holes)
             return MediaPlaylistSpec(key, rendition, since, t, PlaylistKind.LIVE, closed=False)
         start, end = target.start.timestamp(), target.end.timestamp()
-        if target.mode == Mode.STARTOVER:
+        if target.mode in GROWING_WHILE_ON_AIR:
             ended = now >= target.end and self._archive_reached(key, rendition, end, now)
-            stop = end if now >= target.end else now.timestamp()
-            return MediaPlaylistSpec(
-                key, rendition, start, stop, PlaylistKind.EVENT, closed=ended, start_at=start
-            )
+            # A recording that has ended plays as catch-up does; one still airing as start-over.
+            if not (target.mode == Mode.RECORDING and ended):
+                stop = end if now >= target.end else now.timestamp()
+                return MediaPlaylistSpec(
+                    key, rendition, start, stop, PlaylistKind.EVENT, closed=ended, start_at=start
+                )
         return MediaPlaylistSpec(key, rendition, start, end, PlaylistKind.VOD, closed=True, start_at=start)
+
+    def growing(self, target: Target, now: datetime) -> bool:
+        """Whether a playback's playlists still grow (live, start-over, a recording on air): such a
+        text must not be cached, a closed one may be."""
+        return not self.playlist_spec(target, BASE_VIDEO, now).closed
 
     def cdn_base(self, viewer_host: str | None) -> str:
         """`CDN_BASE_URL` with `{host}` replaced by the host name the viewer reached the API with, so

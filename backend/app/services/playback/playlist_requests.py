@@ -10,7 +10,8 @@ recording) gets, decided in one place so the routers make one call.
   in, enabled, subscribed). Without a valid token the request is new playback, as for a master.
 - An MPD (`?format=dash`) is all of a playback in one document, fetched again as it grows: it is
   judged as a media playlist is (its refreshes carry the token it handed out) and cached like one.
-- Caching: masters never; media playlists and MPDs of the forms in `CACHEABLE_MEDIA` for 30 s.
+- Caching: masters never; media playlists and MPDs of the forms in `CACHEABLE_MEDIA` for 30 s, once
+  closed (a recording of a programme on air grows as start-over does).
 - A time range (`Mode.RANGE`) is played as catch-up is: its span stands where a programme does.
 """
 
@@ -28,7 +29,8 @@ from app.services.playback.dash_playback import MPD_TYPE, DashManifests
 from app.services.playback.playback_service import PlaybackService
 from app.services.playback.targets import Grant, Mode, Resolved
 
-# VOD playlists (the programme is over or recorded) stay valid; live and start-over grow.
+# VOD playlists (the programme is over or recorded) stay valid; live and start-over grow, and so
+# does a recording while its programme airs (`PlaybackService.growing`).
 CACHEABLE_MEDIA = frozenset({Mode.CATCHUP, Mode.RECORDING, Mode.RANGE})
 # A started live, start-over or catch-up playback ends when its holder signs out, is disabled,
 # changes password or loses the subscription. A recording's media playlists are checked against
@@ -84,7 +86,7 @@ class PlaylistRequests:
         now = clock.now()
         grant, _ = await self._grant(db, req, pb, claims, now)
         text = self.playback.playlist(grant, rendition, now, viewer_host, req.iptv_token)
-        return Playlist(text, cacheable=req.mode in CACHEABLE_MEDIA)
+        return Playlist(text, cacheable=self._cacheable(req, grant, now))
 
     async def mpd(
         self,
@@ -100,7 +102,10 @@ class PlaylistRequests:
         now = clock.now()
         grant, continued = await self._grant(db, req, pb, claims, now)
         text = self.mpds.mpd(grant, now, viewer_host, api_base)
-        return Playlist(text, cacheable=continued and req.mode in CACHEABLE_MEDIA, media_type=MPD_TYPE)
+        return Playlist(text, cacheable=continued and self._cacheable(req, grant, now), media_type=MPD_TYPE)
+
+    def _cacheable(self, req: PlaylistRequest, grant: Grant, now: datetime) -> bool:
+        return req.mode in CACHEABLE_MEDIA and not self.playback.growing(grant.target, now)
 
     async def _grant(
         self, db: Database, req: PlaylistRequest, pb: str | None, claims: TokenClaims, now: datetime

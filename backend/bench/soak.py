@@ -38,7 +38,7 @@ import httpx
 from app.config import Settings
 from app.domain.schedule import SCHEDULE_EPOCH
 from bench import soak_stats as stats
-from bench.soak_probe import Sampler, machine_ticks, pids_matching
+from bench.soak_probe import Sampler, cpu_seconds, machine_ticks, pids_matching
 from bench.soak_setup import VIEWER_EMAIL, add_channel, add_viewers, backfill, load_channels, wait_recorded
 from bench.soak_viewer import Channel, Viewer, World, timed
 from tests.stack import (
@@ -55,6 +55,9 @@ PROGRAMME_S = 300  # programme (and source loop) length: catch-up programmes of 
 KEYS = ("soak1", "soak2")
 # No seeded channels: in a cluster the workers would start encoding ch1-ch5 (10-minute loops).
 ENV = {"SEED_ON_STARTUP": "false"}
+# The channels' generated sources, kept between soaks (tests/stack.py shares them the same way): each
+# run would otherwise spend a minute of CPU encoding the same loops before its viewers arrive.
+SOURCES = Path(tempfile.gettempdir()) / "tstv-soak-sources"
 
 
 @dataclass
@@ -88,7 +91,8 @@ def _nginx(tmp: Path) -> dict[str, int]:
 
 @contextlib.contextmanager
 def single(tmp: Path, history_s: float, until: float) -> Iterator[Target]:
-    with running_stack(tmp, PROGRAMME_S, env=ENV) as s:
+    SOURCES.mkdir(exist_ok=True)
+    with running_stack(tmp, PROGRAMME_S, env=ENV, sources_cache=SOURCES) as s:
         since = _since(history_s)
         ids = _add_channels(s.db_url, since, until)
         on_air_with_past(s, since, *KEYS)
@@ -109,7 +113,10 @@ def cluster(tmp: Path, history_s: float, until: float) -> Iterator[Target]:
     async def prepare(db_url: str) -> None:
         ids.update(await asyncio.to_thread(_add_channels, db_url, since, until))
 
-    with running_cluster(tmp, workers=2, prepare=prepare, apis=2, balancer=True, env=ENV) as c:
+    SOURCES.mkdir(exist_ok=True)
+    with running_cluster(
+        tmp, workers=2, prepare=prepare, apis=2, balancer=True, env=ENV, sources_cache=SOURCES
+    ) as c:
         assert c.front
         front = c.front
         replicas = [f"http://127.0.0.1:{p}" for p in c.api_ports]
@@ -169,6 +176,7 @@ async def run_viewers(
         sampler.sample()
         busy0, total0 = machine_ticks()
         cpu0, wall0 = time.process_time(), time.monotonic()
+        server0 = {k: cpu_seconds(p) for k, p in t.procs.items()}
         lag = asyncio.create_task(sampler.watch_loop(stop))
 
         async def viewer(i: int) -> None:
@@ -183,6 +191,7 @@ async def run_viewers(
         await lag
         busy1, total1 = machine_ticks()
         wall = time.monotonic() - wall0
+        server = {k: _share(server0[k], cpu_seconds(p), wall) for k, p in t.procs.items()}
         sampler.sample()
     summary = world.rec.summary()
     machine_cpu = (busy1 - busy0) / max(1, total1 - total0)
@@ -190,15 +199,21 @@ async def run_viewers(
     return {
         "viewers": n,
         "seconds": round(wall, 1),
+        "tunes": dict(world.tunes),
         "summary": summary,
         "machine_cpu": round(machine_cpu, 3),
         "client_cpu": round(client_cpu, 3),
+        "server_cpu": server,  # of one core, mean over the run (the process's threads, not children)
         "client_loop_lag_max_ms": max(
             (s.get("client_loop_lag_max_ms", 0) for s in sampler.samples), default=0
         ),
         "samples": sampler.samples,
         "verdict": stats.step_verdict(summary, machine_cpu, client_cpu),
     }
+
+
+def _share(before: float | None, after: float | None, wall: float) -> float | None:
+    return None if before is None or after is None else round((after - before) / wall, 3)
 
 
 def _ensure_viewers(t: Target, n: int) -> None:
@@ -210,6 +225,7 @@ def _ensure_viewers(t: Target, n: int) -> None:
 def _report(t: Target, result: dict[str, Any]) -> None:
     first, last = result["samples"][0], result["samples"][-1]
     print(f"\n{t.label}: {result['viewers']} viewers for {result['seconds']:.0f} s")
+    print("playbacks started: " + ", ".join(f"{m} {c}" for m, c in sorted(result["tunes"].items())))
     print(stats.table(result["summary"]))
     print(
         f"machine CPU {100 * result['machine_cpu']:.0f} % of {os.cpu_count()} cores, client CPU "
@@ -218,7 +234,9 @@ def _report(t: Target, result: dict[str, Any]) -> None:
     )
     for label, p in last["procs"].items():
         extra = f", children {p['children_rss_mb']} MB" if "children_rss_mb" in p else ""
-        print(f"  {label}: RSS {first['procs'][label]['rss_mb']} -> {p['rss_mb']} MB{extra}")
+        cpu = result["server_cpu"].get(label)
+        used = f", CPU {100 * cpu:.1f} % of a core" if cpu is not None else ""
+        print(f"  {label}: RSS {first['procs'][label]['rss_mb']} -> {p['rss_mb']} MB{extra}{used}")
     if result["client_cpu"] >= stats.Limits().client_cpu:
         print("WARNING: the client used most of a core: these figures measure the client, not the server")
 

@@ -20,6 +20,7 @@ import asyncio
 import base64
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -67,6 +68,7 @@ class World:
     rec: Recorder
     stop_at: float = 0.0  # time.monotonic()
     active: int = 0
+    tunes: Counter[str] = field(default_factory=Counter)  # playbacks started, by mode
 
     def stopping(self) -> bool:
         return time.monotonic() >= self.stop_at
@@ -150,6 +152,7 @@ class Viewer:
         start_at = prog.start if prog else None
         if mode == "catchup" and prog is not None:
             start_at = prog.start + await self._resume(prog)
+        w.tunes[mode] += 1
         query = f"?schedule_entry_id={prog.id}" if prog else ""
         url = f"{w.api}/api/v1/tstv/{mode}/{ch.id}/manifest{query}"
         r = await timed(w, "master", "GET", url, self.token)

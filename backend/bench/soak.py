@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ class Target:
     channels: list[Channel]
     recorded_since: float
     viewers: int = 0  # accounts made so far
+    tokens: dict[str, str] = field(default_factory=dict)  # viewers signed in so far (--find-max)
 
 
 def _since(history_s: float) -> float:
@@ -171,6 +172,7 @@ async def run_viewers(
     limits = httpx.Limits(max_connections=4 * n + 50, max_keepalive_connections=4 * n + 50)
     async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
         world = World(client, t.api, PASSWORD, t.channels, t.recorded_since, mix, dwell, stats.Recorder())
+        world.tokens = t.tokens
         world.stop_at = time.monotonic() + seconds
         sampler, stop = Sampler(t.procs), asyncio.Event()
         sampler.sample()

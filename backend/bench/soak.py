@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from asyncio.subprocess import PIPE
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,9 +39,11 @@ import httpx
 from app.config import Settings
 from app.domain.schedule import SCHEDULE_EPOCH
 from bench import soak_stats as stats
+from bench.soak_client import drive, limits, part
 from bench.soak_probe import Sampler, cpu_seconds, machine_ticks, pids_matching
-from bench.soak_setup import VIEWER_EMAIL, add_channel, add_viewers, backfill, load_channels, wait_recorded
-from bench.soak_viewer import Channel, Viewer, World, timed
+from bench.soak_setup import add_channel, add_viewers, backfill, load_channels, wait_recorded
+from bench.soak_viewer import Channel, World, timed
+from tests.conftest import BACKEND_DIR
 from tests.stack import (
     PASSWORD,
     _settings_of,
@@ -57,6 +60,9 @@ KEYS = ("soak1", "soak2")
 ENV = {"SEED_ON_STARTUP": "false"}
 # The channels' generated sources, kept between soaks (tests/stack.py shares them the same way): each
 # run would otherwise spend a minute of CPU encoding the same loops before its viewers arrive.
+# One client process kept its CPU under 20 % of a core at 50 viewers (docs/PERFORMANCE.md, "Soak"):
+# 150 a process leaves it room.
+VIEWERS_PER_CLIENT = 150
 SOURCES = Path(tempfile.gettempdir()) / "tstv-soak-sources"
 
 
@@ -159,35 +165,32 @@ async def _sample_every(sampler: Sampler, world: World, every: float) -> None:
 def _progress(row: dict[str, Any], world: World) -> str:
     rss = ", ".join(f"{k} {v['rss_mb']} MB" for k, v in row["procs"].items())
     return (
-        f"{datetime.now(UTC):%H:%M:%S} viewers {world.active}, "
+        f"{datetime.now(UTC):%H:%M:%S} viewers {world.active or 'in client processes'}, "
         f"machine CPU {100 * row.get('machine_cpu', 0):.0f} %, "
         f"client CPU {100 * row.get('client_cpu', 0):.0f} %, load {row['load1']}; RSS {rss}"
     )
 
 
 async def run_viewers(
-    t: Target, mix: dict[str, float], n: int, seconds: float, ramp: float, dwell: float
+    t: Target, mix: dict[str, float], n: int, seconds: float, ramp: float, dwell: float, clients: int = 1
 ) -> dict[str, Any]:
-    """N viewers for `seconds` (their starts spread over `ramp`), sampled every minute."""
-    limits = httpx.Limits(max_connections=4 * n + 50, max_keepalive_connections=4 * n + 50)
-    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+    """N viewers for `seconds` (their starts spread over `ramp`), sampled every minute; with
+    `clients` > 1 the viewers run in that many processes (bench/soak_client.py), this one probing."""
+    async with httpx.AsyncClient(limits=limits(n if clients == 1 else 4), timeout=10.0) as client:
         world = World(client, t.api, PASSWORD, t.channels, t.recorded_since, mix, dwell, stats.Recorder())
         world.tokens = t.tokens
         world.stop_at = time.monotonic() + seconds
-        sampler, stop = Sampler(t.procs), asyncio.Event()
+        parts = [list(range(k, n, clients)) for k in range(clients)] if clients > 1 else []
+        procs = [await _spawn() for _ in parts]
+        sampler, stop = Sampler(t.procs, [p.pid for p in procs]), asyncio.Event()
         sampler.sample()
         busy0, total0 = machine_ticks()
         cpu0, wall0 = time.process_time(), time.monotonic()
         server0 = {k: cpu_seconds(p) for k, p in t.procs.items()}
         lag = asyncio.create_task(sampler.watch_loop(stop))
-
-        async def viewer(i: int) -> None:
-            await asyncio.sleep(ramp * i / n)
-            if not world.stopping():
-                await Viewer(world, i, VIEWER_EMAIL.format(n=i)).run()
-
-        await asyncio.gather(
-            *(viewer(i) for i in range(n)), _probe(world, t.probes), _sample_every(sampler, world, 60.0)
+        viewers = _in_parts(world, procs, parts, n, seconds, ramp) if parts else _here(world, n, ramp)
+        loads, *_ = await asyncio.gather(
+            viewers, _probe(world, t.probes), _sample_every(sampler, world, 60.0)
         )
         stop.set()
         await lag
@@ -197,21 +200,63 @@ async def run_viewers(
         sampler.sample()
     summary = world.rec.summary()
     machine_cpu = (busy1 - busy0) / max(1, total1 - total0)
-    client_cpu = (time.process_time() - cpu0) / wall
+    here = (time.process_time() - cpu0) / wall
+    # Saturation is per process: the busiest client process is the one to watch.
+    client_cpu = max([here] + [c for c, _ in loads])
+    lags = [s.get("client_loop_lag_max_ms", 0) for s in sampler.samples] + [g for _, g in loads]
     return {
         "viewers": n,
+        "clients": max(1, clients),
         "seconds": round(wall, 1),
         "tunes": dict(world.tunes),
         "summary": summary,
         "machine_cpu": round(machine_cpu, 3),
         "client_cpu": round(client_cpu, 3),
+        "client_cpu_each": [round(here, 3)] + [c for c, _ in loads],
         "server_cpu": server,  # of one core, mean over the run (the process's threads, not children)
-        "client_loop_lag_max_ms": max(
-            (s.get("client_loop_lag_max_ms", 0) for s in sampler.samples), default=0
-        ),
+        "client_loop_lag_max_ms": max(lags, default=0),
         "samples": sampler.samples,
         "verdict": stats.step_verdict(summary, machine_cpu, client_cpu),
     }
+
+
+async def _here(world: World, n: int, ramp: float) -> list[tuple[float, float]]:
+    await drive(world, list(range(n)), n, ramp)
+    return []
+
+
+async def _spawn() -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.soak_client", stdin=PIPE, stdout=PIPE, cwd=BACKEND_DIR
+    )
+
+
+async def _in_parts(
+    world: World,
+    procs: list[asyncio.subprocess.Process],
+    parts: list[list[int]],
+    n: int,
+    seconds: float,
+    ramp: float,
+) -> list[tuple[float, float]]:
+    """Each client process's part, their records merged into `world`: (CPU of a core, loop lag ms) each."""
+
+    async def one(proc: asyncio.subprocess.Process, indices: list[int]) -> tuple[float, float]:
+        given = json.dumps(part(world, indices, n, seconds, ramp)).encode()
+        out, _ = await proc.communicate(given)
+        if proc.returncode != 0:
+            raise SystemExit(f"soak: a client process failed (exit {proc.returncode})")
+        got = json.loads(out)
+        world.rec.merge(got["kinds"])
+        world.tunes.update(got["tunes"])
+        world.tokens.update(got["tokens"])
+        return got["cpu"], got["loop_lag_max_ms"]
+
+    return list(await asyncio.gather(*(one(p, i) for p, i in zip(procs, parts, strict=True))))
+
+
+def _clients_for(n: int) -> int:
+    return max(1, -(-n // VIEWERS_PER_CLIENT))
 
 
 def _share(before: float | None, after: float | None, wall: float) -> float | None:
@@ -231,7 +276,7 @@ def _report(t: Target, result: dict[str, Any]) -> None:
     print(stats.table(result["summary"]))
     print(
         f"machine CPU {100 * result['machine_cpu']:.0f} % of {os.cpu_count()} cores, client CPU "
-        f"{100 * result['client_cpu']:.0f} % of a core, "
+        f"{100 * result['client_cpu']:.0f} % of a core (busiest of {result['clients']} processes), "
         f"client loop lag max {result['client_loop_lag_max_ms']} ms"
     )
     for label, p in last["procs"].items():
@@ -247,7 +292,10 @@ def _find_max(t: Target, args: argparse.Namespace, mix: dict[str, float]) -> dic
     steps, passed, gave_out = [], None, None
     for n in stats.find_max_steps(args.viewers, args.max_viewers):
         _ensure_viewers(t, n)
-        result = asyncio.run(run_viewers(t, mix, n, args.step_minutes * 60, min(args.ramp, 30), args.dwell))
+        clients = args.clients or _clients_for(n)
+        result = asyncio.run(
+            run_viewers(t, mix, n, args.step_minutes * 60, min(args.ramp, 30), args.dwell, clients)
+        )
         _report(t, result)
         steps.append(result)
         if result["verdict"]:
@@ -270,6 +318,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--find-max", action="store_true")
     ap.add_argument("--step-minutes", type=float, default=2.0)
     ap.add_argument("--max-viewers", type=int, default=1600)
+    ap.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        help=f"client processes (default 1; with --find-max one per {VIEWERS_PER_CLIENT} viewers)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="JSON results (default /tmp/tstv-soak-*.json)")
     return ap.parse_args(argv)
 
@@ -278,8 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         mix = stats.parse_mix(args.mix)
-        if args.viewers < 1 or args.minutes <= 0 or not 0 <= args.ramp < args.minutes * 60:
-            raise stats.MixError("need --viewers >= 1, --minutes > 0 and 0 <= --ramp < the run")
+        if (
+            args.viewers < 1
+            or args.minutes <= 0
+            or not 0 <= args.ramp < args.minutes * 60
+            or args.clients < 0
+        ):
+            raise stats.MixError("need --viewers >= 1, --minutes > 0, 0 <= --ramp < the run, --clients >= 0")
         if args.find_max:
             stats.find_max_steps(args.viewers, args.max_viewers)
     except (stats.MixError, ValueError) as exc:
@@ -299,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _ensure_viewers(t, args.viewers)
             result = last = asyncio.run(
-                run_viewers(t, mix, args.viewers, args.minutes * 60, args.ramp, args.dwell)
+                run_viewers(t, mix, args.viewers, args.minutes * 60, args.ramp, args.dwell, args.clients or 1)
             )
             _report(t, result)
     config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}

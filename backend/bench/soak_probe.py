@@ -78,6 +78,7 @@ class Sampler:
     """Snapshots of the server processes (label -> pid), the machine and this client."""
 
     procs: dict[str, int]
+    client_pids: list[int] = field(default_factory=list)  # client processes besides this one
     samples: list[dict[str, Any]] = field(default_factory=list)
     loop_lag_max: float = 0.0  # seconds, since the last sample
     _last: dict[str, Any] = field(default_factory=dict)
@@ -85,14 +86,14 @@ class Sampler:
     def sample(self) -> dict[str, Any]:
         now = time.monotonic()
         busy, total = machine_ticks()
-        client = time.process_time()
+        client = time.process_time() + sum(cpu_seconds(p) or 0.0 for p in self.client_pids)
         cpu = {k: cpu_seconds(p) for k, p in self.procs.items()}
         last = self._last
         wall = now - last["t"] if last else 0.0
         row: dict[str, Any] = {"at": round(time.time(), 1), "load1": round(os.getloadavg()[0], 2)}
         if last and wall > 0:
             row["machine_cpu"] = round((busy - last["busy"]) / max(1, total - last["total"]), 3)
-            row["client_cpu"] = round((client - last["client"]) / wall, 3)
+            row["client_cpu"] = round(max(0.0, client - last["client"]) / wall, 3)  # all client processes
             row["client_loop_lag_max_ms"] = round(1000 * self.loop_lag_max, 1)
         procs: dict[str, Any] = {}
         for label, pid in self.procs.items():

@@ -18,10 +18,8 @@ from app.models import Channel as ChannelRow
 from app.models import ScheduleEntry
 from app.services.accounts import accounts
 from app.services.encoders.backfill import backfill_range
-from bench.soak_viewer import Channel, Programme
+from bench.soak_viewer import VIEWER_EMAIL, Channel, Programme
 from tests.stack import wait_until
-
-VIEWER_EMAIL = "soak{n}@tstv.local"
 
 
 async def add_channel(db_url: str, key: str, loop_s: int, since: float, until: float) -> uuid.UUID:

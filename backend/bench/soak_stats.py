@@ -98,6 +98,22 @@ class Recorder:
     def add(self, kind: str, status: int | str, seconds: float) -> None:
         self.kinds.setdefault(kind, KindStats()).add(kind, status, seconds)
 
+    def raw(self) -> dict[str, dict[str, Any]]:
+        """Everything recorded, as JSON (a client process hands it to the soak: --clients)."""
+        return {
+            k: {"count": s.count, "errors": s.errors, "statuses": dict(s.statuses), "latencies": s.latencies}
+            for k, s in self.kinds.items()
+        }
+
+    def merge(self, raw: dict[str, dict[str, Any]]) -> None:
+        """Add another recorder's `raw()`."""
+        for kind, r in raw.items():
+            s = self.kinds.setdefault(kind, KindStats())
+            s.count += r["count"]
+            s.errors += r["errors"]
+            s.statuses.update(r["statuses"])
+            s.latencies += r["latencies"]
+
     def summary(self) -> dict[str, dict[str, Any]]:
         order = [k for k in KINDS if k in self.kinds] + sorted(set(self.kinds) - set(KINDS))
         return {k: self.kinds[k].summary() for k in order}

@@ -32,6 +32,7 @@ BUFFER_S = 30.0  # Shaka's bufferingGoal in playerController.ts
 HEARTBEAT_S = 30.0  # HEARTBEAT_SECONDS, frontend/src/rules/progressSaver.ts
 LIVE_DELAY_TARGETS = 3  # Shaka starts a live HLS stream 3 target durations behind its edge
 BASE_RUNG_SHARE = 0.8  # viewers on the lowest rung; the rest on a random higher one
+VIEWER_EMAIL = "soak{n}@tstv.local"  # the accounts bench/soak_setup.py makes
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,19 @@ def test_the_summary_counts_errors_by_status_and_a_missing_bookmark_is_no_error(
     assert "| media | 102 | 2 |" in table(s)
 
 
+def test_recorders_of_several_client_processes_merge_into_one() -> None:
+    a, b, both = Recorder(), Recorder(), Recorder()
+    for rec, status, seconds in ((a, 200, 0.01), (b, 200, 0.03), (b, 503, 0.2), (a, "ConnectError", 1.0)):
+        rec.add("media", status, seconds)
+        both.add("media", status, seconds)
+    b.add("segment", 200, 0.002)
+    both.add("segment", 200, 0.002)
+    merged = Recorder()
+    merged.merge(a.raw())
+    merged.merge(b.raw())
+    assert merged.summary() == both.summary()
+
+
 def _summary(**p95: float) -> dict[str, dict[str, object]]:
     return {k: {"count": 100, "errors": 0, "p95_ms": v, "statuses": {"200": 100}} for k, v in p95.items()}
 

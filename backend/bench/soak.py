@@ -159,13 +159,13 @@ async def _sample_every(sampler: Sampler, world: World, every: float) -> None:
         if world.stopping():
             return
         row = sampler.sample()
-        print(f"  {_progress(row, world)}", flush=True)
+        print(f"  {_progress(row, world, len(sampler.client_pids))}", flush=True)
 
 
-def _progress(row: dict[str, Any], world: World) -> str:
+def _progress(row: dict[str, Any], world: World, clients: int) -> str:
     rss = ", ".join(f"{k} {v['rss_mb']} MB" for k, v in row["procs"].items())
     return (
-        f"{datetime.now(UTC):%H:%M:%S} viewers {world.active or 'in client processes'}, "
+        f"{datetime.now(UTC):%H:%M:%S} viewers {f'in {clients} processes' if clients else world.active}, "
         f"machine CPU {100 * row.get('machine_cpu', 0):.0f} %, "
         f"client CPU {100 * row.get('client_cpu', 0):.0f} %, load {row['load1']}; RSS {rss}"
     )

@@ -60,10 +60,10 @@ KEYS = ("soak1", "soak2")
 ENV = {"SEED_ON_STARTUP": "false"}
 # The channels' generated sources, kept between soaks (tests/stack.py shares them the same way): each
 # run would otherwise spend a minute of CPU encoding the same loops before its viewers arrive.
-# One client process kept its CPU under 20 % of a core at 50 viewers (docs/PERFORMANCE.md, "Soak"):
-# 150 a process leaves it room.
-VIEWERS_PER_CLIENT = 150
 SOURCES = Path(tempfile.gettempdir()) / "tstv-soak-sources"
+# One client process used about 0.3 % of a core per viewer (docs/PERFORMANCE.md, "Soak"): 150 viewers
+# a process keep it near half a core, under the 80 % at which a step measures the client.
+VIEWERS_PER_CLIENT = 150
 
 
 @dataclass

@@ -9,7 +9,7 @@ catch-up has aired programmes at once. --find-max steps N up (25, 50, 100, ...) 
 each and reports the largest N with no error and playlist p95 < 100 ms, and what gave out first.
 
     cd backend && uv run --frozen python -m bench.soak --viewers 50 --minutes 20 [--cluster]
-        [--mix live=50,startover=25,catchup=25] [--ramp 60] [--find-max] [--out FILE]
+        [--mix live=50,startover=25,catchup=25] [--ramp 60] [--find-max] [--clients K] [--out FILE]
 
 Exits 2 on a bad argument and 1 when the run measured nothing real (bench/soak_stats.py:
 misconfigured); the figures go to stdout and, as JSON, to --out.

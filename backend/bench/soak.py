@@ -252,7 +252,12 @@ async def _in_parts(
         world.tokens.update(got["tokens"])
         return got["cpu"], got["loop_lag_max_ms"]
 
-    return list(await asyncio.gather(*(one(p, i) for p, i in zip(procs, parts, strict=True))))
+    try:
+        return list(await asyncio.gather(*(one(p, i) for p, i in zip(procs, parts, strict=True))))
+    finally:
+        for p in procs:  # one failed: the others would run on against a stack being torn down
+            if p.returncode is None:
+                p.kill()
 
 
 def _clients_for(n: int) -> int:

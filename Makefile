@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` serves the platform, `make test` runs every check.
-.PHONY: run test test-fast bench cluster
+.PHONY: run test test-fast bench cluster soak
 
 run:
 	bash scripts/run.sh
@@ -23,3 +23,14 @@ bench:
 	cd backend && uv run --frozen python -m bench.bench_catalogue
 	cd backend && uv run --frozen python bench/bench_simlive.py
 	cd backend && uv run --frozen python -m bench.bench_player
+
+# Soak (not part of `make test`; docs/PERFORMANCE.md, "Soak"): SOAK_VIEWERS simulated web players for
+# SOAK_MINUTES against a single process, or with SOAK_CLUSTER=1 against two API replicas, two workers
+# and nginx; SOAK_ARGS passes more (e.g. --find-max, --mix live=60,startover=25,catchup=15).
+SOAK_VIEWERS ?= 50
+SOAK_MINUTES ?= 20
+soak:
+	bash scripts/bootstrap.sh nginx-light
+	[ -d e2e/node_modules/shaka-player ] || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+	cd backend && uv run --frozen python -m bench.soak --viewers $(SOAK_VIEWERS) --minutes $(SOAK_MINUTES) \
+		$(if $(filter 1,$(SOAK_CLUSTER)),--cluster) $(SOAK_ARGS)

@@ -298,11 +298,11 @@ class RunLoop:
                 with contextlib.suppress(ProcessLookupError):
                     outgoing.proc.kill()
             await self._terminate(outgoing.proc)
-            await self._rekeys_settled(rt)
-            self._count_run(rt, outgoing.run)
             with contextlib.suppress(ValueError):
                 rt.retiring.remove(outgoing)
             self._write_pids()
+            await self._rekeys_settled(rt)  # its last segments in the archive before counting them
+            self._count_run(rt, outgoing.run)
             extra = {
                 "channel": rt.key,
                 "pid": outgoing.proc.pid,

@@ -99,7 +99,8 @@ def _samples(seed: int, subsamples: bool) -> list[tuple[bytes, bytes, Subs]]:
 
 def _decrypt_all(key: bytes, segment: bytes, samples: list[tuple[bytes, bytes, Subs]]) -> list[bytes]:
     """The samples of a segment `_fragment` built, decrypted with `key`, read back from the bytes."""
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while pos < len(segment):
         size, kind = struct.unpack_from(">I4s", segment, pos)
         if kind == b"mdat":

@@ -83,6 +83,7 @@ class StagedRun:
     error: OSError | None = None  # the last failed write (ENOSPC...), None once a drain succeeds
     rekeyed: int = 0
     _mirrored: dict[str, str] = field(default_factory=dict)
+    _seen_mtime: dict[str, int] = field(default_factory=dict)  # staged playlist, last drained
     _rejected: set[str] = field(default_factory=set)
 
     def drain(self, final: bool = False) -> int:
@@ -98,6 +99,14 @@ class StagedRun:
 
     def _drain_rendition(self, rendition: str, final: bool) -> None:
         src, dst = staging_dir(self.run_dir) / rendition, self.run_dir / rendition
+        # FFmpeg rewrites its playlist right after renaming a finished segment into place: while
+        # the playlist is unchanged there is nothing new (one stat per poll instead of a listing).
+        try:
+            mtime = (src / layout.PLAYLIST_NAME).stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = -1
+        if not final and self.error is None and self._seen_mtime.get(rendition) == mtime:
+            return
         try:
             names = os.listdir(src)
         except FileNotFoundError:
@@ -122,6 +131,7 @@ class StagedRun:
                 self.rekeyed += 1
             (src / name).unlink(missing_ok=True)
         self._mirror_playlist(src, dst, rendition)
+        self._seen_mtime[rendition] = mtime
 
     def _mirror_playlist(self, src: Path, dst: Path, rendition: str) -> None:
         try:

@@ -103,3 +103,22 @@ def test_leftovers_are_recovered_with_their_key_or_deleted_without(tmp_path: Pat
     assert recover_run(run_dir, None)
     assert not staging_dir(run_dir).exists()
     assert not any(layout.parse_segment_name(p.name) for p in (run_dir / "video").iterdir())
+
+
+def test_a_segment_between_ffmpegs_two_renames_waits_for_its_real_name(tmp_path: Path) -> None:
+    """FFmpeg renames `x.m4s.tmp` to a name with duration 0, then to its real duration: the
+    watcher must not take the first name (the archive would hold both) unless FFmpeg has ended."""
+    run_dir, stage, staged = _run(tmp_path)
+    interim = NAMES[-1].replace("_6000000.m4s", "_0.m4s")
+    (stage / NAMES[-1]).rename(stage / interim)
+    run = StagedRun(run_dir, ("video", "audio"), KEY)
+    run.drain()
+    assert (stage / interim).exists() and not (run_dir / "video" / interim).exists()
+    (stage / interim).rename(stage / NAMES[-1])
+    (stage / layout.PLAYLIST_NAME).touch()  # FFmpeg rewrites its playlist after the rename
+    os.utime(stage / layout.PLAYLIST_NAME, ns=(1, 1))
+    run.drain()
+    assert (run_dir / "video" / NAMES[-1]).exists() and not (run_dir / "video" / interim).exists()
+    # Left over once FFmpeg has ended, it is final under that name.
+    (stage / interim).write_bytes(staged[NAMES[0]])
+    assert run.finish() and (run_dir / "video" / interim).exists()

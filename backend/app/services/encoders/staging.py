@@ -7,8 +7,9 @@ app/services/archive/archive_layout.py, per rendition and in this order:
 
 1. the init segment, copied as it is (its `tenc` already holds the real KID) once the rendition
    has a finished segment (FFmpeg writes the init before renaming its first segment into place);
-2. every finished segment (FFmpeg's `temp_file` flag: a `.tmp` name until complete), re-keyed to
-   the real key under the same name, atomically, then removed from staging;
+2. every finished segment (FFmpeg's `temp_file` flag: a `.tmp` name until complete, then a name
+   with duration 0 until renamed after its real duration), re-keyed to the real key under the same
+   name, atomically, then removed from staging;
 3. FFmpeg's short playlist `index.m3u8`, copied atomically once every segment it lists is in the
    archive. Its readers (the archive index's poll, segment counters, the handover) therefore
    never see a segment listed before its re-keyed file exists.
@@ -111,8 +112,12 @@ class StagedRun:
             names = os.listdir(src)
         except FileNotFoundError:
             return
+        # A duration of 0 is FFmpeg's name between its two renames (`temp_file`, then the real
+        # duration of `second_level_segment_duration`): only once it has exited is it final.
         segments = sorted(
-            (seg.seq, name) for name in names if (seg := layout.parse_segment_name(name)) is not None
+            (seg.seq, name)
+            for name in names
+            if (seg := layout.parse_segment_name(name)) is not None and (seg.duration_us or final)
         )
         for name in names:
             if name.startswith(_INIT_PREFIX) and name.endswith(".mp4") and (segments or final):

@@ -232,7 +232,7 @@ def rekey_file(src: Path, dst: Path, from_key: bytes, to_key: bytes) -> None:
     matches its name) renamed into place, so `dst` is complete or absent. On any error nothing is
     left at `dst` and `src` is untouched."""
     result = rekey_segment(src.read_bytes(), from_key, to_key)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.rekey")
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.rekey.tmp")
     try:
         with tmp.open("wb") as f:
             f.write(result)

@@ -54,7 +54,7 @@ def make_staging(run_dir: Path, renditions: tuple[str, ...]) -> Path:
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.copy")
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.copy.tmp")
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
@@ -64,7 +64,7 @@ def _copy_atomic(src: Path, dst: Path) -> None:
 
 
 def _write_atomic(dst: Path, text: str) -> None:
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.copy")
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.copy.tmp")
     try:
         tmp.write_text(text)
         os.replace(tmp, dst)

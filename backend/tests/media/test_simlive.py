@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import signal
-import stat
 import subprocess
 import sys
 import textwrap
@@ -26,9 +25,8 @@ from app.ladder import Rung
 from app.main import create_app
 from app.services.archive import archive_layout as layout
 from app.services.archive.archive_layout import FPS
-from app.services.archive.cenc_rekey import PLACEHOLDER_KEY, rekey_segment
 from app.services.archive.child_processes import ffmpeg_exe
-from app.services.encoders import run_start, staging
+from app.services.encoders import run_start
 from app.services.encoders.run_plan import loop_offset_for
 from app.services.encoders.sources import SourceCache, probe
 from app.services.encoders.supervisor import EncoderSupervisor
@@ -205,71 +203,6 @@ async def test_encoder_writes_encrypted_archive_aligned_with_epg(
     assert r.status_code == 409 and r.json()["detail"] == "not_running"
     r = await sl_client.post("/api/v1/admin/simlive/sl1/restart", headers=sl_admin)
     assert r.status_code == 409
-
-
-def _cmdlines_holding(needle: bytes) -> list[str]:
-    """Every process whose /proc/PID/cmdline holds `needle` (case-insensitive)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if needle.lower() in cmd.lower():
-                found.append(f"{entry}: {cmd[:200]!r}")
-    return found
-
-
-async def test_content_key_is_on_no_command_line_and_staging_is_private(
-    sl_app: FastAPI, sl_client: httpx.AsyncClient, sl_admin: dict[str, str], tmp_path: Path
-) -> None:
-    """FFmpeg encrypts with the public placeholder key into the run's private staging folder; the
-    watcher re-keys into the archive (app/services/encoders/staging.py). A run left with staged
-    segments (a crash) is finished when the channel's encoder next starts."""
-    r = await sl_client.post("/api/v1/admin/simlive/sl1/start", headers=sl_admin)
-    assert r.status_code == 200, r.text
-    st = await _running(sl_client, sl_admin, "sl1")
-    rdir = await _wait_segments(sl_app, "sl1", st["run_id"], 1)
-    key = (await sl_client.get("/api/v1/drm/keys/channel/sl1", headers=sl_admin)).json()
-    ffmpegs = ffmpeg_processes(rdir)
-    assert ffmpegs, "no FFmpeg writes the run"
-    assert not _cmdlines_holding(key["key_value_hex"].encode())
-    assert not _cmdlines_holding(key["key_value_hex"].upper().encode())
-    stage = staging.staging_dir(rdir)
-    assert stat.S_IMODE(stage.stat().st_mode) == 0o700
-    assert all(stat.S_IMODE((stage / r).stat().st_mode) == 0o700 for r in layout.RENDITIONS)
-    # What the archive serves decrypts with the channel's key, and its playlist lists only files
-    # that are there.
-    ffmpeg = ffmpeg_exe(sl_app.state.settings)
-    seg0 = segments(rdir, "video")[0]
-    clear = decode(ffmpeg, rdir / "video" / "init_0.mp4", seg0, key["key_value_hex"], tmp_path)
-    assert clear.returncode == 0 and frame_count(clear.stdout) == SEG * FPS, clear.stderr.decode()[-500:]
-    listed = (rdir / "video" / layout.PLAYLIST_NAME).read_text().split()
-    assert all((rdir / "video" / n).exists() for n in listed if n.endswith(".m4s"))
-
-    r = await sl_client.post("/api/v1/admin/simlive/sl1/stop", headers=sl_admin)
-    assert r.status_code == 200
-    assert not stage.exists()  # drained and removed once FFmpeg ended
-    # A crash's leftovers: a finished staged segment (placeholder key) and a half-written one.
-    last = segments(rdir, "video")[-1]
-    name = layout.parse_segment_name(last.name)
-    assert name is not None
-    orphan = f"{name.wallclock}_{name.seq + 1:06d}_{name.duration_us}.m4s"
-    archived = last.read_bytes()
-    staging.make_staging(rdir, ("video",))
-    (stage / "video" / orphan).write_bytes(
-        rekey_segment(archived, bytes.fromhex(key["key_value_hex"]), PLACEHOLDER_KEY)
-    )
-    (stage / "video" / f"{orphan}.tmp").write_bytes(b"half")
-    r = await sl_client.post("/api/v1/admin/simlive/sl1/start", headers=sl_admin)
-    assert r.status_code == 200
-    await _running(sl_client, sl_admin, "sl1", not_pid=st["pid"])
-    assert not stage.exists()
-    assert (rdir / "video" / orphan).read_bytes() == archived
-    assert not (rdir / "video" / f"{orphan}.tmp").exists()
-    r = await sl_client.post("/api/v1/admin/simlive/sl1/stop", headers=sl_admin)
-    assert r.status_code == 200
 
 
 async def test_kill_9_restarts_and_rotation_keeps_old_segments_decryptable(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from app.services.encoders.staging import StagedRun
@@ -32,7 +33,6 @@ class RekeyWatcher:
         self.staged = staged
         self._exited = exited  # has the FFmpeg that writes `staged` ended (and been reaped)?
         self._poll_s = poll_s
-        self._stop = threading.Event()
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rekey-{staged.run_dir.name}", daemon=True)
 
@@ -49,10 +49,9 @@ class RekeyWatcher:
 
     def _run(self) -> None:
         try:
-            while not self._stop.wait(self._poll_s):
-                if self._exited():
-                    break
+            while not self._exited():
                 self.staged.drain()
+                time.sleep(self._poll_s)
             # FFmpeg is gone: the last segments and playlist, then the folder (kept on a failed
             # write for the recovery at the channel's next start).
             self.staged.finish()
@@ -64,7 +63,3 @@ class RekeyWatcher:
     async def finished(self, wait_s: float = FINISH_TIMEOUT_S) -> bool:
         """Wait (off the event loop, at most `wait_s`) until the thread has drained the ended run."""
         return await asyncio.to_thread(self.done.wait, wait_s)
-
-    def stop(self) -> None:
-        """Drain once more and stop, whatever FFmpeg does (the process is shutting down)."""
-        self._stop.set()

@@ -22,6 +22,7 @@ from app.models import Channel
 from app.services.archive import archive_layout as layout
 from app.services.archive import content_keys
 from app.services.encoders.run_plan import ffmpeg_args, playout_list
+from app.services.encoders.staging import StagedRun, make_staging
 
 # One generated source for every run (its content is the test pattern with the frame-number marker).
 SOURCE_KEY, SOURCE_NAME = "stillsrc", "Stills"
@@ -91,12 +92,13 @@ async def write_encoded_run(
         playlist = rdir / f"playout-{rendition}.ffconcat"
         playlist.write_text(playout_list(Path(source), loop_seconds, 0, horizon_seconds=seconds - 1))
         playlists.append(playlist)
+    # As the encoders do: the placeholder key into a private staging folder, then re-keyed.
+    out_dir = make_staging(rdir, info.renditions)
     args = ffmpeg_args(
         real_ffmpeg(),
         settings.hls_segment_duration,
         playlists,
-        rdir,
-        key.key_value.hex(),
+        out_dir,
         key.key_id.hex,
         renditions=info.video_renditions,
         realtime=False,
@@ -110,6 +112,7 @@ async def write_encoded_run(
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()[-800:]
+    assert await asyncio.to_thread(StagedRun(rdir, info.renditions, key.key_value).finish)
     for rendition in info.renditions:
         upper = rendition not in (layout.BASE_VIDEO, layout.AUDIO)
         kept = keep_upper if upper and keep_upper is not None else keep

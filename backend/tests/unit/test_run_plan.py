@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.domain.schedule import SCHEDULE_EPOCH
 from app.services.archive import archive_layout as layout
+from app.services.archive.cenc_rekey import PLACEHOLDER_KEY_HEX
 from app.services.encoders.run_plan import (
     ffmpeg_args,
     loop_offset_for,
@@ -48,16 +49,18 @@ def test_playout_lists_are_named_per_rung() -> None:
 def test_ffmpeg_arguments_of_a_live_encrypted_two_rung_run() -> None:
     rdir = Path("/archive/ch/r1")
     playlists = [Path("/archive/ch/r1/playout.ffconcat"), Path("/archive/ch/r1/playout_720p.ffconcat")]
-    args = ffmpeg_args("ffmpeg", 6, playlists, rdir, "aa" * 16, "bb" * 16, 2, ("video", "video_720p"))
+    stage = rdir / ".staging"
+    args = ffmpeg_args("ffmpeg", 6, playlists, stage, "bb" * 16, 2, ("video", "video_720p"))
     assert args[0] == "ffmpeg" and args.count("-re") == 2
     assert args[args.index("-ss") + 1] == "2"
     assert args[args.index("-hls_time") + 1] == "6"
     assert args[args.index("-var_stream_map") + 1] == "v:0,name:video a:0,name:audio v:1,name:video_720p"
     options = args[args.index("-hls_segment_options") + 1]
-    assert f"encryption_key={'aa' * 16}" in options and f"encryption_kid={'bb' * 16}" in options
-    assert args[-1] == f"{rdir}/%v/{layout.PLAYLIST_NAME}"
+    # The public placeholder key and the real KID: no content key on the command line.
+    assert f"encryption_key={PLACEHOLDER_KEY_HEX}" in options and f"encryption_kid={'bb' * 16}" in options
+    assert args[-1] == f"{stage}/%v/{layout.PLAYLIST_NAME}"
 
 
 def test_ffmpeg_arguments_of_a_clear_backfill() -> None:
-    args = ffmpeg_args("ffmpeg", 6, [Path("p.ffconcat")], Path("/r"), None, None, realtime=False)
+    args = ffmpeg_args("ffmpeg", 6, [Path("p.ffconcat")], Path("/r"), None, realtime=False)
     assert "-re" not in args and "-ss" not in args and "-hls_segment_options" not in args

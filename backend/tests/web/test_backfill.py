@@ -33,6 +33,7 @@ from app.models import DrmKey, ScheduleEntry
 from app.services.archive import archive_layout as layout
 from app.services.encoders.backfill import BackfillResult, backfill_range, plan_fills
 from app.services.encoders.sources import GEN_HEIGHT, GEN_WIDTH, decode_marker, marker_filters
+from app.services.encoders.staging import STAGING
 from tests.browser import chromium, new_viewer, screenshot, sign_in
 from tests.conftest import API, BACKEND_DIR
 from tests.media_factory import real_ffmpeg
@@ -246,10 +247,14 @@ def test_a_time_range_across_two_programmes_decodes_from_its_second_n_to_its_end
 
 
 def _files(run_dir: Path) -> dict[str, str]:
+    """The run's archive files (not the staging folder FFmpeg writes to: those are moved out)."""
     return {
         str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(run_dir.rglob("*"))
-        if p.is_file() and not p.name.endswith(".tmp") and p.name != layout.PLAYLIST_NAME
+        if p.is_file()
+        and not p.name.endswith(".tmp")
+        and p.name != layout.PLAYLIST_NAME
+        and STAGING not in p.relative_to(run_dir).parts
     }
 
 

@@ -9,6 +9,8 @@ encoders (writers), retention (deleter) and the segment index / playlists (reade
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/video_{rung}/init_{2+i}.mp4  upper ladder rungs (i = 0..)
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/video_{rung}/...m4s
     {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/{rendition}/index.m3u8   FFmpeg's own short live list
+    {HLS_SEGMENT_DIR}/{channel_key}/{run_id}/.staging/{rendition}/... what FFmpeg writes, private
+                                            (0700) until re-keyed into the folders above (staging)
     {HLS_SEGMENT_DIR}/{channel_key}/evicted.json               the disk budget's last cut-off (disk_budget)
     {HLS_SEGMENT_DIR}/_thumbs/{tag}/{k:06d}.jpg               thumbnail sheets of a source (thumbnails)
 
@@ -22,7 +24,9 @@ A run is one FFmpeg process: one key, one pair of init segments, one continuous 
 (restart, crash, key rotation) means a discontinuity. The segment name's wall-clock part has 1-second
 resolution and jitters; the timeline is `anchor + seq * segment_duration` (every segment of a run but
 the last is exactly one segment duration, since the source GOP divides it) and durations come from
-the name. FFmpeg renames a segment into place only once it is complete.
+the name. A segment file appears only once it is complete and encrypted with the run's key (renamed
+into place by FFmpeg, or by the re-keying of app/services/encoders/staging.py, which also copies
+FFmpeg's playlist only after every segment it lists).
 """
 
 from __future__ import annotations

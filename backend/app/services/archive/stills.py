@@ -6,8 +6,12 @@ it). Once that segment exists the choice can no longer change, so every still se
 it is taken once, cached as `{stills_dir}/{entry_id}.jpg` and may be cached by browsers forever.
 Before then (upcoming, or on air short of 10 %) there is no still yet.
 
-FFmpeg decrypts init + segment with the run's key from the KMS and scales one frame to a small
-JPEG. One FFmpeg per programme at a time (concurrent requests share it), at most `MAX_TAKING` at
+FFmpeg decodes init + segment and scales one frame to a small JPEG. It is never given the run's
+key (a command line is readable in /proc): the segment is first re-keyed from the run's key (from
+the KMS) to the public placeholder key into a private temporary folder
+(app/services/archive/cenc_rekey.py), and FFmpeg decrypts that copy with the placeholder.
+
+One FFmpeg per programme at a time (concurrent requests share it), at most `MAX_TAKING` at
 once in the process (a guide page of a hundred cards queues instead of starting a hundred), and
 a failure is remembered for a while so a broken segment does not cost an FFmpeg per request.
 
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,6 +40,7 @@ from app import clock
 from app.domain import rights
 from app.services.archive import content_keys
 from app.services.archive.archive_index import ArchiveIndex, Segment
+from app.services.archive.cenc_rekey import PLACEHOLDER_KEY, PLACEHOLDER_KEY_HEX, RekeyError, rekey_file
 from app.services.archive.child_processes import die_with_parent_niced
 from app.supervision import TaskSupervisor
 
@@ -110,7 +116,7 @@ def pick_segment(
 def ffmpeg_args(ffmpeg: str, init: Path, segment: Path, key_hex: str | None) -> list[str]:
     """One frame of init + segment (joined by FFmpeg's concat protocol: no copy) as a JPEG on
     stdout. `-xerror`: a frame that does not decode (wrong key, broken file) fails the run instead
-    of producing a grey picture."""
+    of producing a grey picture. `key_hex` is only ever the public placeholder key (`_run_ffmpeg`)."""
     args = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror", "-threads", "1"]
     if key_hex:
         args += ["-decryption_key", key_hex]
@@ -190,10 +196,10 @@ class StillTaker:
     async def _take(self, entry_id: uuid.UUID, frame: _Frame) -> bytes:
         path = self.path_for(entry_id)
         try:
-            key_hex = await self._key_hex(frame.segment)
+            key = await self._key(frame.segment)
             async with self._gate:
                 t0 = time.monotonic()
-                data = await self._run_ffmpeg(frame.segment, key_hex)
+                data = await self._run_ffmpeg(frame.segment, key)
                 took_ms = round((time.monotonic() - t0) * 1000)
             await asyncio.to_thread(self._store, path, data, frame.ends_at)
         except StillUnavailable as exc:
@@ -211,20 +217,32 @@ class StillTaker:
             await asyncio.to_thread(self.prune, clock.now() - KEEP_FOR)
         return data
 
-    async def _key_hex(self, segment: Segment) -> str | None:
+    async def _key(self, segment: Segment) -> bytes | None:
         kid = segment.run.kid
         if kid is None:  # recorded with DRM off
             return None
         key = await self.key_for(uuid.UUID(kid))
         if key is None:
             raise StillUnavailable(f"no key {kid} in the KMS", RETRY_AFTER_FAILURE)
-        return key.hex()
+        return key
 
-    async def _run_ffmpeg(self, segment: Segment, key_hex: str | None) -> bytes:
+    async def _run_ffmpeg(self, segment: Segment, key: bytes | None) -> bytes:
         root = self.archive.root
-        if "|" in str(root):  # the concat protocol's separator
-            raise StillUnavailable(f"archive path {root} contains '|'", RETRY_AFTER_FAILURE)
-        args = ffmpeg_args(self.ffmpeg, root / segment.init_path, root / segment.path, key_hex)
+        init, media = root / segment.init_path, root / segment.path
+        if key is None:
+            return await self._run_ffmpeg_on(init, media, None)
+        with tempfile.TemporaryDirectory(prefix="tstv-still-") as private:  # 0700
+            placeholder = Path(private) / "segment.m4s"
+            try:
+                await asyncio.to_thread(rekey_file, media, placeholder, key, PLACEHOLDER_KEY)
+            except (OSError, RekeyError) as exc:
+                raise StillUnavailable(f"cannot read the segment: {exc}", RETRY_AFTER_FAILURE) from None
+            return await self._run_ffmpeg_on(init, placeholder, PLACEHOLDER_KEY_HEX)
+
+    async def _run_ffmpeg_on(self, init: Path, segment: Path, key_hex: str | None) -> bytes:
+        if "|" in f"{init}{segment}":  # the concat protocol's separator
+            raise StillUnavailable(f"path {init} or {segment} contains '|'", RETRY_AFTER_FAILURE)
+        args = ffmpeg_args(self.ffmpeg, init, segment, key_hex)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *args,

@@ -3,7 +3,8 @@
 A backfilled run is what the live encoder would have written had it been on air then: the same
 conformed sources per ladder rung (`sources`), the same FFmpeg arguments (the encoder's own
 builder, `run_plan.ffmpeg_args`, without `-re`), CENC under the channel's active content key
-(the run records its KID, so the licence rules find it like any run's), the same run layout
+(re-keyed from the placeholder key FFmpeg is given, as live: `backfill_run.py`; the run records
+its KID, so the licence rules find it like any run's), the same run layout
 (`archive_layout`: `run.json`, an anchor on the segment grid, the loop offset the EPG dictates for
 that anchor) and the same thumbnail sheets. Only `run.json`'s `backfilled` says otherwise (coverage
 shows it).

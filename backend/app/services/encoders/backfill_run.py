@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ from app.errors import ApiError
 from app.ladder import Rung
 from app.services.archive import archive_layout as layout
 from app.services.archive.child_processes import die_with_parent_niced, ffmpeg_exe, follow_progress
+from app.services.encoders.rekey_watcher import RekeyWatcher
 from app.services.encoders.run_plan import ffmpeg_args, write_playouts
 from app.services.encoders.sources import tail
+from app.services.encoders.staging import StagedRun, make_staging, staging_dir
 
 log = logging.getLogger("tstv.backfill")
 
 TMP_PREFIX = ".backfill-"
+REKEY_WAIT_S = 300.0  # after FFmpeg ended: far more than re-keying what it wrote last takes
 LOG_NAME = "backfill.log"
 
 Range = tuple[float, float]
@@ -117,24 +121,21 @@ async def write_run(
     for r in info.renditions:
         (tmp / r).mkdir(parents=True, exist_ok=True)
     (tmp / layout.RUN_FILE).write_text(info.to_json())
+    key = bytes.fromhex(key_hex) if key_hex and kid_hex else None
     try:
         playlists = write_playouts(tmp, info, [p for _, p in src.files], src.loop_seconds, offset)
+        # Encrypting: FFmpeg writes to a private staging folder, re-keyed into `tmp` meanwhile.
+        out_dir = make_staging(tmp, info.renditions) if key is not None else tmp
         args = ffmpeg_args(
-            ffmpeg_exe(settings),
-            d,
-            playlists,
-            tmp,
-            key_hex,
-            kid_hex,
-            0,
-            info.video_renditions,
-            realtime=False,
+            ffmpeg_exe(settings), d, playlists, out_dir, kid_hex, 0, info.video_renditions, realtime=False
         )
         at = next(i for i in range(len(args) - 1) if args[i] == "-f" and args[i + 1] == "hls")
         args[at:at] = ["-t", str(round(stop - anchor))]
         args[1:1] = ["-progress", "pipe:1"]
         what = f"backfill {run_id} anchor {anchor} until {stop} offset {offset} kid {kid_hex}"
-        await _encode(args, cdir / LOG_NAME, what, stop - anchor, progress, channel_key)
+        await _encode_and_rekey(
+            args, cdir / LOG_NAME, what, stop - anchor, progress, channel_key, tmp, info, key
+        )
         counts = await asyncio.to_thread(_name_segments, tmp, info)
         video = counts.get(layout.BASE_VIDEO, 0)
         if video == 0 or any(counts[r] != video for r in info.video_renditions):
@@ -145,6 +146,34 @@ async def write_run(
         await asyncio.to_thread(shutil.rmtree, tmp, True)
     written_end = min(stop, anchor + video * d)
     return final, (anchor, written_end)
+
+
+async def _encode_and_rekey(
+    args: list[str],
+    logpath: Path,
+    what: str,
+    seconds: float,
+    progress: ProgressFn | None,
+    channel_key: str,
+    tmp: Path,
+    info: layout.RunInfo,
+    key: bytes | None,
+) -> None:
+    """Encode, re-keying finished segments while FFmpeg goes on (the other core); the run counts as
+    written only once every segment is re-keyed and the staging folder is gone."""
+    if key is None:
+        await _encode(args, logpath, what, seconds, progress, channel_key)
+        return
+    ended = threading.Event()
+    watcher = RekeyWatcher(StagedRun(tmp, info.renditions, key), ended.is_set).start()
+    try:
+        await _encode(args, logpath, what, seconds, progress, channel_key)
+    finally:
+        ended.set()
+        await watcher.finished(REKEY_WAIT_S)
+    if staging_dir(tmp).exists():
+        error = watcher.error or "staged segments left"
+        raise ApiError(500, "backfill_failed", reason=f"re-keying failed: {error}")
 
 
 async def _encode(

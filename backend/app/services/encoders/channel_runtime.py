@@ -12,6 +12,7 @@ from typing import Any
 
 from app.services.archive import archive_layout as layout
 from app.services.encoders.encoder_status import ChannelEncoderStatus
+from app.services.encoders.rekey_watcher import RekeyWatcher
 from app.services.encoders.segment_counters import Counters
 
 log = logging.getLogger("tstv.simlive")
@@ -74,6 +75,9 @@ class ChannelRuntime:
     retiring: list[RetiringRun] = field(default_factory=list)
     # Preparing the upper ladder rungs this channel started without, to join them (`_join_rungs`).
     join_task: asyncio.Task[None] | None = None
+    # The re-keying watcher of each run whose FFmpeg encrypts (app/services/encoders/rekey_watcher.py),
+    # by run id, until its last segments are in the archive.
+    rekeyers: dict[str, RekeyWatcher] = field(default_factory=dict)
 
     def status(self) -> ChannelEncoderStatus:
         running = self.proc is not None and self.proc.returncode is None and self.state == "running"

@@ -42,6 +42,7 @@ HEALTHY_AFTER = 60.0  # a run that lived this long resets the backoff
 # channel is back on air within it (docs/PRODUCT.md, "Disk budget").
 DISK_FULL_RETRY = 5.0
 DISK_FULL = "disk full"
+REKEY_FAILED = "writing re-keyed segments failed"
 _NO_SPACE = ("No space left on device", "Disk quota exceeded")
 # Free space below which an encoder's failure is put down to the disk even when its log (on the
 # same full disk) could not say so.
@@ -151,6 +152,7 @@ class RunLoop:
         if rt.proc is not None and rt.proc.returncode is None:
             await self._terminate(rt.proc)
         await self._end_retiring(rt)
+        await self._rekeys_settled(rt)
         rt.task = None
         rt.state = "stopped"
         self._poll_counters(rt)
@@ -232,6 +234,7 @@ class RunLoop:
         finally:
             if rt.proc is not None and rt.proc.returncode is None:
                 await self._terminate(rt.proc)
+            await self._rekeys_settled(rt)
 
     async def _run_until_exit(self, rt: ChannelRuntime, proc: asyncio.subprocess.Process) -> int | None:
         """Watch the live encoder, replacing it whenever an operator asks: the exit code of the one
@@ -295,10 +298,11 @@ class RunLoop:
                 with contextlib.suppress(ProcessLookupError):
                     outgoing.proc.kill()
             await self._terminate(outgoing.proc)
-            self._count_run(rt, outgoing.run)
             with contextlib.suppress(ValueError):
                 rt.retiring.remove(outgoing)
             self._write_pids()
+            await self._rekeys_settled(rt)  # its last segments in the archive before counting them
+            self._count_run(rt, outgoing.run)
             extra = {
                 "channel": rt.key,
                 "pid": outgoing.proc.pid,
@@ -332,12 +336,14 @@ class RunLoop:
                     {waiter, stop, replace}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
                 )
                 if waiter.done():
+                    await self._rekeys_settled(rt)
                     self._poll_counters(rt)
                     return int(waiter.result())
                 if stop.done():
                     return None
                 if replace.done():
                     return REPLACE
+                self._report_rekeying(rt)
                 self._poll_counters(rt)
                 ref = rt.last_segment_mono or rt.started_mono or time.monotonic()
                 if time.monotonic() - ref > stall_limit and proc.returncode is None:
@@ -348,6 +354,28 @@ class RunLoop:
             for fut in (waiter, stop, replace):
                 if not fut.done():
                     fut.cancel()
+
+    async def _rekeys_settled(self, rt: ChannelRuntime) -> None:
+        """Wait until the re-keying watchers of ended FFmpegs have moved their last segments into the
+        archive (its readers and the counters come next), then forget them."""
+        for run_id, watcher in list(rt.rekeyers.items()):
+            if not watcher.exited():
+                continue
+            if not await watcher.finished():
+                log.warning("encoder: re-keying not finished", extra={"channel": rt.key, "run": run_id})
+                continue  # still at it: the next settle (or the next start's recovery) sees it
+            rt.rekeyers.pop(run_id, None)
+
+    def _report_rekeying(self, rt: ChannelRuntime) -> None:
+        """A write of re-keyed segments that keeps failing is the encoder's disk-full state (the
+        staged files wait and are retried); it clears when the writes succeed again."""
+        error = next((w.error for w in rt.rekeyers.values() if w.error is not None), None)
+        if error is not None:
+            full = is_disk_full(error) or archive_nearly_full(self.root)
+            rt.state = "error"
+            rt.last_error = (f"{DISK_FULL}: " if full else "") + f"{REKEY_FAILED}: {error}"[:2000]
+        elif rt.state == "error" and REKEY_FAILED in (rt.last_error or ""):
+            rt.state, rt.last_error = "running", None
 
     @staticmethod
     async def _terminate(proc: asyncio.subprocess.Process) -> None:

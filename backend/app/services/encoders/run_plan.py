@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.domain.schedule import SCHEDULE_EPOCH
 from app.services.archive import archive_layout as layout
+from app.services.archive.cenc_rekey import PLACEHOLDER_KEY_HEX
 
 SPAWN_LEAD = 0.1  # start FFmpeg this long before its whole second (process start-up)
 PLAYOUT_FILE = "playout.ffconcat"
@@ -86,8 +87,7 @@ def ffmpeg_args(
     ffmpeg: str,
     segment_duration: int,
     playlists: Sequence[Path],
-    rdir: Path,
-    key_hex: str | None,
+    out_dir: Path,
     kid_hex: str | None,
     preroll: int = 0,
     renditions: Sequence[str] = (layout.BASE_VIDEO,),
@@ -96,7 +96,12 @@ def ffmpeg_args(
     """One FFmpeg for every rung: input i is rung i's playout list (identical timelines, key
     frames at the same instants), each stream-copied to its own video rendition, plus the base
     input's audio. Audio is the second variant stream (init_1.mp4), as before the ladder.
-    `realtime=False` (backfill) reads the inputs as fast as they come."""
+    `realtime=False` (backfill) reads the inputs as fast as they come.
+
+    With a KID, FFmpeg encrypts with the public placeholder key and that (real, not secret) KID:
+    the content key is never on a command line, where any local user could read it in /proc.
+    `out_dir` is then the run's private staging folder (app/services/encoders/staging.py), from
+    which the segments are re-keyed into the archive (app/services/archive/cenc_rekey.py)."""
     d = segment_duration
     args = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning"]
     for playlist in playlists:
@@ -113,16 +118,13 @@ def ffmpeg_args(
     streams += [f"v:{i},name:{r}" for i, r in enumerate(renditions[1:], start=1)]
     args += ["-strftime", "1", "-var_stream_map", " ".join(streams)]
     args += ["-hls_fmp4_init_filename", "init.mp4"]
-    if key_hex and kid_hex:
-        # The key is on the command line (readable in /proc by local users): FFmpeg n9's
-        # `-/option file` loads only its own CLI options from files, not a muxer's AVOptions
-        # (`-/hls_segment_options` is "Unrecognized option"), and `-fpre` presets do not reach
-        # the HLS muxer either (both checked). Deployments run FFmpeg in the worker's own PID
-        # namespace (compose) or mount /proc with hidepid=invisible (README, Deployment).
+    if kid_hex:
+        # Not the content key: FFmpeg n9 takes a muxer's options only on its command line (its
+        # `-/option` files and `-fpre` presets do not reach the HLS muxer; docs/MEDIA.md, M18).
         args += [
             "-hls_segment_options",
-            f"encryption_scheme=cenc-aes-ctr:encryption_key={key_hex}:encryption_kid={kid_hex}",
+            f"encryption_scheme=cenc-aes-ctr:encryption_key={PLACEHOLDER_KEY_HEX}:encryption_kid={kid_hex}",
         ]
-    args += ["-hls_segment_filename", f"{rdir}/%v/{layout.FFMPEG_SEGMENT_PATTERN}"]
-    args += [f"{rdir}/%v/{layout.PLAYLIST_NAME}"]
+    args += ["-hls_segment_filename", f"{out_dir}/%v/{layout.FFMPEG_SEGMENT_PATTERN}"]
+    args += [f"{out_dir}/%v/{layout.PLAYLIST_NAME}"]
     return args

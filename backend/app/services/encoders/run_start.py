@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from app.services.archive import archive_layout as layout
 from app.services.archive import content_keys
 from app.services.archive.child_processes import die_with_parent, ffmpeg_exe
 from app.services.archive.thumbnails import SheetSet, ThumbnailStore
-from app.services.encoders import run_plan
+from app.services.encoders import run_plan, staging
 from app.services.encoders.channel_runtime import ChannelRuntime
+from app.services.encoders.rekey_watcher import RekeyWatcher
 from app.services.encoders.run_loop import RunLoop
 from app.services.encoders.sources import SourceCache, SourceError
 
@@ -48,7 +50,8 @@ class RunStarter(RunLoop):
         sources = await self._sources_for_run(rt)
         if sources is None:
             return None
-        kid_hex, key_hex = await self._content_key(rt)
+        kid_hex, key = await self._content_key(rt)
+        await self._recover_staged(rt)
         d = self.settings.hls_segment_duration
         plan = run_plan.plan_run(time.time(), d, rt.loop_seconds)
         if await self._sleep_or_stop(rt, plan.spawn_at - run_plan.SPAWN_LEAD - time.time()):
@@ -71,10 +74,15 @@ class RunStarter(RunLoop):
             rdir, info, [p for _, p in sources], rt.loop_seconds, plan.playout_start
         )
         exe, renditions = ffmpeg_exe(self.settings), info.video_renditions
-        args = run_plan.ffmpeg_args(exe, d, playlists, rdir, key_hex, kid_hex, plan.preroll, renditions)
+        # Encrypting: FFmpeg writes to the private staging folder, a watcher re-keys into `rdir`.
+        out_dir = staging.make_staging(rdir, info.renditions) if key is not None else rdir
+        args = run_plan.ffmpeg_args(exe, d, playlists, out_dir, kid_hex, plan.preroll, renditions)
         proc = await self._spawn(
             rt, args, f"run {info.run_id} anchor {plan.anchor} offset {plan.loop_offset}", kid_hex
         )
+        if key is not None:
+            staged = staging.StagedRun(rdir, info.renditions, key)
+            rt.rekeyers[info.run_id] = RekeyWatcher(staged, lambda: proc.returncode is not None).start()
         rt.proc = proc
         rt.run = info
         rt.started_mono = time.monotonic()
@@ -140,8 +148,8 @@ class RunStarter(RunLoop):
             rt.join_task = asyncio.create_task(self._join_rungs(rt), name=f"simlive-rungs-{rt.key}")
         return sources
 
-    async def _content_key(self, rt: ChannelRuntime) -> tuple[str | None, str | None]:
-        """The channel's active content key (kid, key) in hex, created if it has none; no DRM: None."""
+    async def _content_key(self, rt: ChannelRuntime) -> tuple[str | None, bytes | None]:
+        """The channel's active content key (kid in hex, key), created if it has none; no DRM: None."""
         if not self.settings.drm_enabled:
             return None, None
         async with self.sessionmaker() as session:
@@ -149,7 +157,23 @@ class RunStarter(RunLoop):
             if ch is None:
                 raise RuntimeError("channel no longer exists")
             key = await content_keys.get_or_create_active_key(session, ch)
-            return key.key_id.hex, key.key_value.hex()
+            return key.key_id.hex, key.key_value
+
+    async def _recover_staged(self, rt: ChannelRuntime) -> None:
+        """Finish the staged segments of the channel's runs whose FFmpeg is gone (a crash, a kill -9,
+        a worker that lost the channel): re-keyed into the archive with their run's key, or deleted
+        (app/services/encoders/staging.py). Runs this process still watches are left alone."""
+        cdir = self.root / rt.key
+        run_ids = [r for r in await asyncio.to_thread(staging.staged_runs, cdir) if r not in rt.rekeyers]
+        if not run_ids:
+            return
+        infos = {r: layout.read_run_info(cdir / r) for r in run_ids}
+        kids = [uuid.UUID(i.kid) for i in infos.values() if i is not None and i.kid]
+        async with self.sessionmaker() as session:
+            keys = await content_keys.keys_by_kid(session, kids)
+        for run_id, info in infos.items():
+            found = keys.get(uuid.UUID(info.kid)) if info is not None and info.kid else None
+            await asyncio.to_thread(staging.recover_run, cdir / run_id, found.key_value if found else None)
 
     async def _spawn(
         self, rt: ChannelRuntime, args: list[str], what: str, kid_hex: str | None

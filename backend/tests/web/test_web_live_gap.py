@@ -73,7 +73,7 @@ def test_the_live_playlist_begins_after_the_hole_and_offers_what_it_plays(stack:
 def test_a_catchup_with_a_hole_plays_across_it_and_the_seek_bar_names_it(stack: Stack) -> None:
     """A programme whose archive stops 6 s in and starts again 14 s in (a short outage): its
     catch-up plays from the start across the hole to its end, and the seek bar says what is
-    missing (frontend/src/rules/archiveHoles.ts; docs/MEDIA.md, M26)."""
+    missing (frontend/src/rules/archiveHoles.ts; docs/MEDIA.md, M27)."""
     s = stack
     # A programme of 8 minutes ago, inside the module's hole (the test channel's schedule begins
     # 10 minutes before its stack): run after the live tests, which it would not disturb anyway

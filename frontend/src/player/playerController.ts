@@ -123,7 +123,7 @@ export class PlayerController {
         request.headers.Authorization = `Bearer ${token}`;
       }
     });
-    // Shaka stops at a hole inside an HLS playlist (docs/MEDIA.md, M26): each media playlist is
+    // Shaka stops at a hole inside an HLS playlist (docs/MEDIA.md, M27): each media playlist is
     // bridged before Shaka reads it, and its holes are kept for the seek bar.
     player.getNetworkingEngine()?.registerResponseFilter((type, response) => {
       if (type !== T.MANIFEST) return;

@@ -1,5 +1,5 @@
 // Holes in the archive (an encoder or the platform was down) inside an HLS media playlist: where
-// they are, and a playlist Shaka 4.12 plays across them (docs/MEDIA.md, M26). Pure: text in, text out.
+// they are, and a playlist Shaka 4.12 plays across them (docs/MEDIA.md, M27). Pure: text in, text out.
 //
 // A hole shows in a playlist as a PROGRAM-DATE-TIME later than the previous segment's end. Shaka
 // places each segment at its date but takes the playlist's length from the sum of its EXTINFs,

@@ -172,13 +172,23 @@ def _programmes(cluster: Cluster, channel_id: str, token: str) -> list[tuple[str
 
 
 def _first_recorded(cluster: Cluster, channel_id: str, token: str) -> float:
+    """When the live window's first segment starts. Asked until the master lists a variant: just
+    after the cluster starts, a channel moving to its worker answers a master with none a moment."""
     live = f"/api/v1/tstv/live/{channel_id}/manifest"
-    master = m3u8.loads(_front(cluster, live, token).text, uri=f"{cluster.front}{live}")
-    media = httpx.get(
-        master.playlists[0].absolute_uri, headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-    first: float = m3u8.loads(media.text).segments[0].current_program_date_time.timestamp()
-    return first
+
+    def first() -> float | None:
+        master = m3u8.loads(_front(cluster, live, token).text, uri=f"{cluster.front}{live}")
+        if not master.playlists:
+            return None
+        media = httpx.get(
+            master.playlists[0].absolute_uri, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        segments = m3u8.loads(media.text).segments
+        return segments[0].current_program_date_time.timestamp() if segments else None
+
+    found = wait_until(first, 60, "a live window with a segment")
+    assert isinstance(found, float)
+    return found
 
 
 def _encoder_of(cluster: Cluster) -> tuple[int, int | None] | None:
@@ -197,8 +207,10 @@ def test_a_worker_killed_under_a_viewer_fails_over_and_the_programme_plays_acros
         for c in _front(cluster, "/api/v1/epg/channels", token).json()["channels"]
         if c["cdn_channel_key"] == SHORT
     )
+    # On air means a master with a variant: it answers 200 with none in the moment before the
+    # index holds the run's first segment.
     wait_until(
-        lambda: _front(cluster, f"/api/v1/tstv/live/{ch['id']}/manifest", token).status_code == 200,
+        lambda: "EXT-X-STREAM-INF" in _front(cluster, f"/api/v1/tstv/live/{ch['id']}/manifest", token).text,
         120,
         "the short channel on air",
     )

@@ -57,6 +57,13 @@ describe('bridgeHoles', () => {
     expect(bridgeHoles(early)).toEqual({ text: early, holes: [] });
   });
 
+  it('names the holes of a live or growing playlist but leaves it as it was', () => {
+    const live = WITH_HOLE.replace('\n#EXT-X-ENDLIST', '').replace('#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-PLAYLIST-TYPE:EVENT');
+    const { text, holes } = bridgeHoles(live);
+    expect(text).toBe(live);
+    expect(holes).toHaveLength(1);
+  });
+
   it('passes a master playlist through', () => {
     const master = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=500000\nvideo.m3u8\n';
     expect(bridgeHoles(master)).toEqual({ text: master, holes: [] });

@@ -22,9 +22,14 @@ const EXTINF = /^#EXTINF:([0-9.]+)(,.*)?$/;
 const PDT = '#EXT-X-PROGRAM-DATE-TIME:';
 
 /** The playlist with each segment before a hole lengthened over it, and the holes. A master
- * playlist or an MPD (no EXTINF) comes back as it was, with no holes. */
+ * playlist or an MPD (no EXTINF) comes back as it was, with no holes. Only a finished playlist
+ * (ENDLIST: catch-up, a recording, a range) is changed: in a live or growing one Shaka keeps the
+ * references it has at each refresh, so a duration changed under it after a failover left the
+ * player short of the live edge's seek range, stalled before the new run (a cluster test), and
+ * a live window begins after any hole that long (docs/MEDIA.md, M20). Their holes are still named. */
 export function bridgeHoles(text: string): { text: string; holes: Hole[] } {
   if (!text.includes('#EXTINF:')) return { text, holes: [] };
+  const finished = text.includes('#EXT-X-ENDLIST');
   const lines = text.split('\n');
   const holes: Hole[] = [];
   let expectedMs: number | null = null; // where the next segment starts if nothing is missing
@@ -42,8 +47,10 @@ export function bridgeHoles(text: string): { text: string; holes: Hole[] } {
       const missing = expectedMs === null ? 0 : (at - expectedMs) / 1000;
       if (expectedMs !== null && missing > HOLE_TOLERANCE_SECONDS && lastExtinf) {
         holes.push({ start: new Date(expectedMs), end: new Date(at) });
-        lastExtinf.seconds += missing;
-        lines[lastExtinf.index] = `#EXTINF:${lastExtinf.seconds.toFixed(6)}${lastExtinf.rest}`;
+        if (finished) {
+          lastExtinf.seconds += missing;
+          lines[lastExtinf.index] = `#EXTINF:${lastExtinf.seconds.toFixed(6)}${lastExtinf.rest}`;
+        }
       }
       expectedMs = at;
     } else if (line !== '' && !line.startsWith('#') && pending !== null) {

@@ -9,61 +9,28 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import func, insert, select
 
 from app.config import Settings
-from app.db import Database, make_engine
-from app.domain.schedule import SCHEDULE_EPOCH
-from app.models import Channel as ChannelRow
-from app.models import ScheduleEntry
+from app.db import Database
 from app.services.accounts import accounts
 from app.services.encoders.backfill import backfill_range
 from bench.soak_viewer import VIEWER_EMAIL, Channel, Programme
-from tests.stack import wait_until
+from tests.stack import add_short_loop_channel, wait_until
 
 
 async def add_channel(db_url: str, key: str, loop_s: int, since: float, until: float) -> uuid.UUID:
     """A channel of `loop_s`-second programmes aligned on the schedule epoch, scheduled over
-    [since, until] (tests/stack.py's add_short_loop_channel covers one hour only: too short a soak)."""
-    engine = make_engine(Settings(database_url=db_url))
-    first = int(since - SCHEDULE_EPOCH.timestamp()) // loop_s
-    last = int(until - SCHEDULE_EPOCH.timestamp()) // loop_s + 1
-    try:
-        async with engine.begin() as conn:
-            channel_id = uuid.uuid4()
-            taken = (await conn.execute(select(func.max(ChannelRow.number)))).scalar() or 0
-            await conn.execute(
-                insert(ChannelRow).values(
-                    id=channel_id,
-                    name=f"Soak {key}",
-                    number=max(900, taken + 1),
-                    genre="Soak",
-                    loop_seconds=loop_s,
-                    cdn_channel_key=key,
-                    tstv_enabled=True,
-                    startover_enabled=True,
-                    catchup_enabled=True,
-                    catchup_window_hours=168,
-                    cutv_window_hours=168,
-                )
-            )
-            rows = [
-                {
-                    "id": uuid.uuid4(),
-                    "channel_id": channel_id,
-                    "title": f"Soak programme {k}",
-                    "genre": "Soak",
-                    "start_time": SCHEDULE_EPOCH + timedelta(seconds=k * loop_s),
-                    "end_time": SCHEDULE_EPOCH + timedelta(seconds=(k + 1) * loop_s),
-                    "catchup_eligible": True,
-                    "startover_eligible": True,
-                }
-                for k in range(first, last + 1)
-            ]
-            await conn.execute(insert(ScheduleEntry), rows)
-    finally:
-        await engine.dispose()
-    return channel_id
+    [since, until] (tests/stack.py's add_short_loop_channel, for the soak's whole length)."""
+    return await add_short_loop_channel(
+        db_url,
+        key,
+        loop_s,
+        datetime.fromtimestamp(since, UTC) + timedelta(minutes=10),
+        genre="Soak",
+        title="Soak programme",
+        name=f"Soak {key}",
+        until=datetime.fromtimestamp(until, UTC),
+    )
 
 
 async def add_viewers(db_url: str, password: str, first: int, count: int) -> None:

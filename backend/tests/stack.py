@@ -91,11 +91,19 @@ async def add_short_loop_channel(
     around: datetime,
     genre: str = "Test",
     title: str = "Short programme",
+    name: str | None = None,
+    until: datetime | None = None,
 ) -> uuid.UUID:
-    """A channel whose programmes last `loop_seconds`, aligned on the schedule epoch like the seed;
-    its programmes are titled "{title} {n}" and of one `genre`."""
+    """A channel ("E2E {key}" unless `name` says) whose programmes last `loop_seconds`, aligned on
+    the schedule epoch like the seed; its programmes are titled "{title} {n}" and of one `genre`,
+    scheduled from 10 minutes before `around` for an hour, or up to `until` (a soak's length)."""
     engine = make_engine(Settings(database_url=url))
     first = int((around - timedelta(minutes=10) - SCHEDULE_EPOCH).total_seconds()) // loop_seconds
+    last = (
+        first + 3600 // loop_seconds
+        if until is None
+        else int((until - SCHEDULE_EPOCH).total_seconds()) // loop_seconds + 2
+    )
     try:
         async with engine.begin() as conn:
             channel_id = uuid.uuid4()
@@ -105,7 +113,7 @@ async def add_short_loop_channel(
             await conn.execute(
                 insert(Channel).values(
                     id=channel_id,
-                    name=f"E2E {key}",
+                    name=name or f"E2E {key}",
                     number=max(900, taken + 1),
                     genre=genre,
                     loop_seconds=loop_seconds,
@@ -128,7 +136,7 @@ async def add_short_loop_channel(
                     "catchup_eligible": True,
                     "startover_eligible": True,
                 }
-                for k in range(first, first + 3600 // loop_seconds)
+                for k in range(first, last)
             ]
             await conn.execute(insert(ScheduleEntry), rows)
     finally:

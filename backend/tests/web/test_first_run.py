@@ -152,7 +152,7 @@ def _on_air_with_its_past(fs: FirstStart) -> dict[str, Any] | None:
 
 
 def _promptable(fs: FirstStart) -> dict[str, Any] | None:
-    """A channel on air with its past whose programme offers start-over and has a minute left for
+    """A channel on air with its past whose programme offers start-over and has 45 s left for
     the test. The seed leaves one programme slot in 11 without start-over rights on every channel at
     once (services/catalogue/schedule_service.py): such a programme is granted them (not measured)."""
     channel = _on_air_with_its_past(fs)
@@ -160,7 +160,7 @@ def _promptable(fs: FirstStart) -> dict[str, Any] | None:
         return None
     info = httpx.get(f"{fs.api}{API}/tstv/startover/{channel['id']}", headers=fs.headers, timeout=10).json()
     entry = info["schedule_entry"]
-    if datetime.fromisoformat(entry["end_time"]) - datetime.now(UTC) < timedelta(seconds=60):
+    if datetime.fromisoformat(entry["end_time"]) - datetime.now(UTC) < timedelta(seconds=45):
         return None  # ending before the test could finish: the next programme
     if not info["startover_available"]:
         admin = httpx.post(

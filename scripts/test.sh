@@ -39,10 +39,10 @@ echo "== static checks: $((SECONDS - started)) s"
 
 cd "$here/backend"
 echo "== pytest"
-# Every tier (tests/unit, api, media, web, cluster; `make test-fast` runs the first two). Three
+# Every tier (tests/unit, api, media, web, cluster; `make test-fast` runs the first two). Four
 # modules at a time (pytest-xdist; a module's tests stay together on one worker, the longest
-# modules start first: tests/conftest.py): most of a browser or cluster module's time is spent
-# waiting for programmes to air, not on the CPU. test_first_run measures what a first start's load
+# modules start first: tests/conftest.py): much of a browser or cluster module's time is spent
+# waiting for programmes to air, not on the CPU (with three, the cores were a quarter idle). test_first_run measures what a first start's load
 # leaves to a viewer, so it runs alone, after them. The 15 slowest steps are printed: the whole
 # command must stay within 12 minutes on 2 cores.
 if [ $# -gt 0 ]; then
@@ -55,7 +55,7 @@ busy() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 rc=0
 started=$SECONDS
 read -r busy0 all0 < <(busy)
-uv run --frozen pytest -p no:cacheprovider -n 3 --dist loadfile --no-loadscope-reorder --durations=15 \
+uv run --frozen pytest -p no:cacheprovider -n 4 --dist loadfile --no-loadscope-reorder --durations=15 \
   --ignore=tests/web/test_first_run.py || rc=$?
 read -r busy1 all1 < <(busy)
 echo "== tests side by side: $((SECONDS - started)) s, cores busy $(( 100 * (busy1 - busy0) / (all1 - all0 + 1) )) %"

@@ -35,6 +35,7 @@ from tests.stack import PASSWORD, child_process, free_port, wait_until
 
 HOURS = 2
 WITHIN = 180.0
+PROMPT_AFTER_S = 5  # the Start Over prompt's wait after a programme begins, short for the test
 
 
 def _aired(
@@ -95,7 +96,7 @@ def first_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstStart
         "TSTV_DEMO_PASSWORD": PASSWORD,
         "JWT_SECRET": "first-run-" + secrets.token_hex(24),
         "BACKFILL_HOURS": str(HOURS),
-        "STARTOVER_PROMPT_AFTER_SECONDS": "5",
+        "STARTOVER_PROMPT_AFTER_SECONDS": str(PROMPT_AFTER_S),
     }
     for name in ("TSTV_ROLE", "ABR_LADDER", "CDN_BASE_URL"):
         env.pop(name, None)
@@ -152,9 +153,10 @@ def _on_air_with_its_past(fs: FirstStart) -> dict[str, Any] | None:
 
 
 def _promptable(fs: FirstStart) -> dict[str, Any] | None:
-    """A channel on air with its past whose programme offers start-over and has 45 s left for
-    the test. The seed leaves one programme slot in 11 without start-over rights on every channel at
-    once (services/catalogue/schedule_service.py): such a programme is granted them (not measured)."""
+    """A channel on air with its past whose programme offers start-over, began more than the
+    prompt's wait ago and has 45 s left for the test. The seed leaves one programme slot in 11
+    without start-over rights on every channel at once (services/catalogue/schedule_service.py):
+    such a programme is granted them (not measured)."""
     channel = _on_air_with_its_past(fs)
     if channel is None:
         return None
@@ -162,6 +164,8 @@ def _promptable(fs: FirstStart) -> dict[str, Any] | None:
     entry = info["schedule_entry"]
     if datetime.fromisoformat(entry["end_time"]) - datetime.now(UTC) < timedelta(seconds=45):
         return None  # ending before the test could finish: the next programme
+    if info["elapsed_seconds"] < PROMPT_AFTER_S + 5:
+        return None  # just begun: the prompt waits PROMPT_AFTER_S (twice CI tuned at a programme's start)
     if not info["startover_available"]:
         admin = httpx.post(
             f"{fs.api}{API}/auth/login", json={"email": "admin@tstv.local", "password": PASSWORD}, timeout=30
@@ -186,13 +190,15 @@ def test_while_sources_are_prepared_start_over_prompts_within_2_s_and_jump_to_li
     first_start: FirstStart,
 ) -> None:
     fs = first_start
-    channel = wait_until(lambda: _promptable(fs), 300, "a channel on air with its past and start-over")
-    assert isinstance(channel, dict)
-    on_air = time.monotonic() - fs.healthy
     with chromium() as (_, browser):
         viewer = new_viewer(browser)
         page = viewer.page
+        # Signed in first: under the first start's load a sign-in takes a while, and the programme
+        # chosen must still be in the middle when the viewer tunes.
         sign_in(page, fs.api, "viewer@tstv.local", PASSWORD)
+        channel = wait_until(lambda: _promptable(fs), 300, "a channel on air with its past and start-over")
+        assert isinstance(channel, dict)
+        on_air = time.monotonic() - fs.healthy
         busy = _preparing(fs)
         assert busy, "source preparation had already finished: nothing measured under load"
         tuned = time.monotonic()
